@@ -1,0 +1,357 @@
+"""The Benettin / Shimada–Nagashima QR engine for Lyapunov spectra.
+
+Three phases, each counted in integrator steps:
+
+1. state transient (state only, ``transient_steps``);
+2. tangent transient (Q evolved and re-orthonormalised, R discarded) so that Q
+   aligns with the backward Lyapunov vectors;
+3. accumulation over ``n_ons`` intervals of ``steps_per_ons`` steps:
+   lambda_i = sum log|R_ii| / (n_ons * steps_per_ons * dt).
+
+Works with any *tangent system* exposing ``dim``, ``dt``, ``continuous``,
+``step_state(x)``, ``step_tangent(X)`` (X = [x | Q], Fortran order, in place) and
+optionally ``divergence(x)`` (tr D for flows, log|det D| for maps: the sum rule),
+``diagnostics(x)`` with ``diagnostic_names``, ``rates(x)``, ``get_state()``/``set_state()``.
+
+The whole loop state lives in :class:`EngineState`, which can be saved and
+restored at any ONS boundary (see :mod:`lyap_core.checkpoint`): a resumed run
+performs exactly the same floating-point operations as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.linalg import blas
+
+from .measures import participation_ratio
+from .qr import Orthonormalizer
+from .result import SpectrumResult, summarize
+
+
+class DivergenceError(FloatingPointError):
+    """The state or tangent vectors became non-finite; names the step and time."""
+
+
+class NumericsWarning(UserWarning):
+    """A numerics setting looks unsafe (t_ONS too long, transient too short, dt too large)."""
+
+
+PHASES = ("transient", "tangent", "accumulate", "done")
+
+
+@dataclass
+class EngineState:
+    """Everything needed to continue a run bit-identically."""
+
+    phase: str
+    step: int  # steps done within the current phase
+    X: np.ndarray  # [x | Q], Fortran order
+    log_sum: np.ndarray  # (m,) accumulated log|R_ii|
+    block_sums: np.ndarray  # (n_blocks, m)
+    block_steps: np.ndarray  # (n_blocks,) steps accumulated per block
+    hist_time: list[float] = field(default_factory=list)
+    hist_values: list[np.ndarray] = field(default_factory=list)
+    div_sum: float = 0.0
+    diag_sum: np.ndarray | None = None
+    n_samples: int = 0  # steps contributing to div_sum/diag_sum
+    pr_sum: float = 0.0
+    n_ons_done: int = 0
+    max_log_cond: float = 0.0
+    qr_fallbacks: int = 0
+    pca_n: int = 0
+    pca_s1: np.ndarray | None = None  # (2, dim): sums of x and rates
+    pca_s2: np.ndarray | None = None  # (2, dim, dim): upper triangles of sum of outer products
+    wall: dict[str, float] = field(
+        default_factory=lambda: {"transient": 0.0, "tangent": 0.0, "qr": 0.0}
+    )
+    system_state: dict[str, Any] = field(default_factory=dict)
+    steps_per_ons: int = 0  # fixed for the accumulation; may be adapted in the tangent transient
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Step counts and options of one run (all validated by the caller)."""
+
+    m: int
+    steps_per_ons: int
+    n_ons: int
+    transient_steps: int = 0
+    tangent_transient_steps: int = 0
+    n_blocks: int = 20
+    n_history: int = 200
+    qr: str = "cholqr2"
+    pca: bool = True
+    adaptive_ons: bool = False
+    target_log_cond: float = float(np.log(1e3))
+
+    @property
+    def total_steps(self) -> int:
+        """Planned steps (the accumulation may differ after an adaptive t_ONS)."""
+        return self.transient_steps + self.tangent_transient_steps + self.steps_per_ons * self.n_ons
+
+
+def initial_state(
+    system: Any, x0: np.ndarray, cfg: EngineConfig, rng_onb: np.random.Generator
+) -> EngineState:
+    """Fresh state: x0 and a random orthonormal m-frame (from ``rng_onb``)."""
+    n, m = system.dim, cfg.m
+    if not 1 <= m <= n:
+        raise ValueError(f"m: must be an integer in [1, {n}], got {m}")
+    X = np.empty((n, m + 1), order="F")
+    X[:, 0] = x0
+    X[:, 1:] = rng_onb.standard_normal((n, m))
+    Orthonormalizer(m, "householder")(X[:, 1:])
+    n_blocks = min(cfg.n_blocks, cfg.n_ons)
+    return EngineState(
+        phase="transient",
+        step=0,
+        X=X,
+        log_sum=np.zeros(m),
+        block_sums=np.zeros((n_blocks, m)),
+        block_steps=np.zeros(n_blocks, dtype=np.int64),
+        steps_per_ons=cfg.steps_per_ons,
+    )
+
+
+class Benettin:
+    """Runs the three phases on an :class:`EngineState`, in place.
+
+    ``progress(done_steps, total_steps)`` is called at ONS boundaries;
+    ``on_boundary(state)`` too (used for checkpoints).
+    """
+
+    def __init__(
+        self,
+        system: Any,
+        cfg: EngineConfig,
+        state: EngineState,
+        progress: Callable[[int, int], None] | None = None,
+        on_boundary: Callable[[EngineState], None] | None = None,
+    ):
+        self.system, self.cfg, self.state = system, cfg, state
+        self.progress, self.on_boundary = progress, on_boundary
+        self.ortho = Orthonormalizer(cfg.m, cfg.qr)
+        self.ortho.fallbacks = state.qr_fallbacks
+        self._has_div = hasattr(system, "divergence")
+        self._has_diag = hasattr(system, "diagnostics")
+
+    # -- helpers --------------------------------------------------------------------------
+    def _done_steps(self) -> int:
+        s, c = self.state, self.cfg
+        before = {
+            "transient": 0,
+            "tangent": c.transient_steps,
+            "accumulate": c.transient_steps + c.tangent_transient_steps,
+            "done": c.total_steps,
+        }[s.phase]
+        return before + s.step
+
+    def _check_finite(self, what: np.ndarray) -> None:
+        if not np.all(np.isfinite(what)):
+            k = self._done_steps()
+            t = k * self.system.dt
+            raise DivergenceError(
+                f"non-finite state or tangent vectors at step {k} (t = {t:g}, phase "
+                f"'{self.state.phase}'); the integration diverged: reduce dt or check g/J"
+            )
+
+    def _boundary(self) -> None:
+        if self.progress is not None:
+            self.progress(self._done_steps(), self.cfg.total_steps)
+        if self.on_boundary is not None:
+            if hasattr(self.system, "get_state"):
+                self.state.system_state = self.system.get_state()
+            self.on_boundary(self.state)
+
+    def _orthonormalize(self, Q: np.ndarray) -> np.ndarray:
+        t0 = time.perf_counter()
+        logr = self.ortho(Q)
+        self.state.wall["qr"] += time.perf_counter() - t0
+        self.state.qr_fallbacks = self.ortho.fallbacks
+        return logr
+
+    # -- phases ---------------------------------------------------------------------------
+    def _run_transient(self) -> None:
+        s, x = self.state, self.state.X[:, 0]
+        t0 = time.perf_counter()
+        while s.step < self.cfg.transient_steps:
+            chunk = min(self.state.steps_per_ons, self.cfg.transient_steps - s.step)
+            for _ in range(chunk):
+                self.system.step_state(x)
+            s.step += chunk
+            self._check_finite(x)
+            s.wall["transient"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            self._boundary()
+        s.phase, s.step = "tangent", 0
+
+    def _run_tangent_transient(self) -> None:
+        s = self.state
+        Q = s.X[:, 1:]
+        while s.step < self.cfg.tangent_transient_steps:
+            chunk = min(self.state.steps_per_ons, self.cfg.tangent_transient_steps - s.step)
+            t0 = time.perf_counter()
+            for _ in range(chunk):
+                self.system.step_tangent(s.X)
+            s.wall["tangent"] += time.perf_counter() - t0
+            s.step += chunk
+            self._check_finite(s.X)
+            logr = self._orthonormalize(Q)
+            if self.cfg.adaptive_ons:
+                self._adapt(logr, chunk)
+            self._boundary()
+        s.phase, s.step = "accumulate", 0
+
+    def _adapt(self, logr: np.ndarray, chunk: int) -> None:
+        """Choose steps per ONS so that the observed log condition number hits the target.
+
+        Done only during the tangent transient, so the accumulation uses one fixed,
+        recorded t_ONS (and stays bit-reproducible).
+        """
+        spread = float(np.max(logr) - np.min(logr)) / chunk  # log-cond growth per step
+        if spread > 0:
+            self.state.steps_per_ons = max(1, int(self.cfg.target_log_cond / spread))
+
+    def _run_accumulation(self) -> None:
+        s, cfg, sysm = self.state, self.cfg, self.system
+        X, Q = s.X, s.X[:, 1:]
+        per = self.state.steps_per_ons
+        n_blocks = s.block_sums.shape[0]
+        hist_stride = max(1, cfg.n_ons // cfg.n_history)
+        dt = sysm.dt
+        while s.n_ons_done < cfg.n_ons:
+            t0 = time.perf_counter()
+            for _ in range(per):
+                x = X[:, 0]
+                if self._has_div:
+                    s.div_sum += sysm.divergence(x)
+                if self._has_diag:
+                    d = sysm.diagnostics(x)
+                    s.diag_sum = d if s.diag_sum is None else s.diag_sum + d
+                sysm.step_tangent(X)
+            s.n_samples += per
+            s.wall["tangent"] += time.perf_counter() - t0
+            s.step += per
+            self._check_finite(X)
+            logr = self._orthonormalize(Q)
+            self._check_finite(logr)
+            s.log_sum += logr
+            b = s.n_ons_done * n_blocks // cfg.n_ons
+            s.block_sums[b] += logr
+            s.block_steps[b] += per
+            s.max_log_cond = max(s.max_log_cond, self.ortho.last_log_cond)
+            s.pr_sum += participation_ratio(Q[:, 0])
+            if cfg.pca and hasattr(sysm, "rates"):
+                self._pca_sample(X[:, 0])
+            s.n_ons_done += 1
+            if s.n_ons_done % hist_stride == 0 or s.n_ons_done == cfg.n_ons:
+                t = s.step * dt
+                s.hist_time.append(t)
+                s.hist_values.append(np.sort(s.log_sum / t)[::-1])
+            self._boundary()
+        s.phase = "done"
+
+    def _pca_sample(self, x: np.ndarray) -> None:
+        """Accumulate first and second moments of x and phi(x) (one sample per ONS)."""
+        s, n = self.state, self.system.dim
+        if s.pca_s1 is None:
+            s.pca_s1 = np.zeros((2, n))
+            s.pca_s2 = np.zeros((2, n, n), order="C")
+        for k, v in enumerate((x, self.system.rates(x))):
+            s.pca_s1[k] += v
+            # rank-1 update, in place: the lower triangle of the Fortran view S.T is the upper of S
+            blas.dsyr(1.0, v, a=s.pca_s2[k].T, lower=1, overwrite_a=1)
+        s.pca_n += 1
+
+    # -- driver ---------------------------------------------------------------------------
+    def run(self) -> EngineState:
+        if self.state.system_state and hasattr(self.system, "set_state"):
+            self.system.set_state(self.state.system_state)
+        if self.state.phase == "transient":
+            self._run_transient()
+        if self.state.phase == "tangent":
+            self._run_tangent_transient()
+        if self.state.phase == "accumulate":
+            self._run_accumulation()
+        return self.state
+
+
+def lyapunov_spectrum(
+    system: Any,
+    x0: np.ndarray,
+    *,
+    m: int | None = None,
+    t_ons: float,
+    t_sim: float,
+    t_transient: float = 0.0,
+    t_transient_tangent: float = 0.0,
+    rng_onb: np.random.Generator | int = 0,
+    qr: str = "cholqr2",
+    n_blocks: int = 20,
+    n_history: int = 200,
+    params: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SpectrumResult:
+    """Lyapunov spectrum of a tangent system (generic entry point).
+
+    Times are in the system's units (``system.dt`` per step); each must be an
+    integer multiple of ``system.dt`` (maps: dt = 1, times count steps), and t_sim
+    of t_ons. ``m`` defaults to the full spectrum. See :func:`run_engine` for the
+    rate-network path with checkpoints.
+    """
+    dt = system.dt
+
+    def nsteps(name: str, t: float) -> int:
+        k = round(t / dt)
+        if k < 0 or abs(k * dt - t) > 1e-9 * max(1.0, abs(t)):
+            raise ValueError(f"{name}: must be a non-negative integer multiple of dt={dt}")
+        return k
+
+    per = nsteps("t_ons", t_ons)
+    if per < 1:
+        raise ValueError(f"t_ons: must be >= dt={dt}, got {t_ons}")
+    n_ons = nsteps("t_sim", t_sim) // per
+    if n_ons < 1 or n_ons * per * dt != nsteps("t_sim", t_sim) * dt:
+        raise ValueError(f"t_sim: must be a positive integer multiple of t_ons={t_ons}")
+    cfg = EngineConfig(
+        m=system.dim if m is None else m,
+        steps_per_ons=per,
+        n_ons=n_ons,
+        transient_steps=nsteps("t_transient", t_transient),
+        tangent_transient_steps=nsteps("t_transient_tangent", t_transient_tangent),
+        n_blocks=n_blocks,
+        n_history=n_history,
+        qr=qr,
+    )
+    rng = rng_onb if isinstance(rng_onb, np.random.Generator) else np.random.default_rng(rng_onb)
+    state = initial_state(system, np.asarray(x0, dtype=np.float64), cfg, rng)
+    return finish(system, cfg, run_state(system, cfg, state, progress), params or {})
+
+
+def run_state(
+    system: Any,
+    cfg: EngineConfig,
+    state: EngineState,
+    progress: Callable[[int, int], None] | None = None,
+    on_boundary: Callable[[EngineState], None] | None = None,
+) -> EngineState:
+    """Run (or continue) the engine on ``state`` until it is done."""
+    return Benettin(system, cfg, state, progress, on_boundary).run()
+
+
+def finish(
+    system: Any, cfg: EngineConfig, state: EngineState, params: dict[str, Any]
+) -> SpectrumResult:
+    """Turn a finished :class:`EngineState` into a :class:`SpectrumResult`."""
+    if state.phase != "done":
+        raise RuntimeError(f"engine state is in phase {state.phase!r}, not 'done'")
+    res = summarize(system, cfg, state, params)
+    for w in res.warnings:
+        warnings.warn(w, NumericsWarning, stacklevel=3)
+    return res
