@@ -14,7 +14,9 @@ import scipy.sparse as sp
 Coupling = np.ndarray | sp.csr_matrix
 
 
-def gaussian_coupling(n: int, g: float, rng: np.random.Generator, autapses: bool = False) -> np.ndarray:
+def gaussian_coupling(
+    n: int, g: float, rng: np.random.Generator, autapses: bool = False
+) -> np.ndarray:
     """J_ij ~ Normal(0, g^2/N) i.i.d.; zero diagonal unless ``autapses``.
 
     The draw is the same with and without autapses (the diagonal is zeroed after).

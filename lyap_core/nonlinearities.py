@@ -67,9 +67,7 @@ REGISTRY: dict[str, Nonlinearity] = {
     # ReLU-like, unbounded: phi' is 0 or 1.
     "relu": Nonlinearity("relu", lambda h: np.maximum(h, 0.0), lambda h: (h > 0).astype(float)),
     # Smooth ReLU: phi' = sigmoid(h).
-    "softplus": Nonlinearity(
-        "softplus", lambda h: np.logaddexp(0.0, h), _sigmoid, _log_sigmoid
-    ),
+    "softplus": Nonlinearity("softplus", lambda h: np.logaddexp(0.0, h), _sigmoid, _log_sigmoid),
     # Shifted, saturating (0..1): phi' = s (1 - s).
     "sigmoid": Nonlinearity(
         "sigmoid",

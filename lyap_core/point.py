@@ -18,7 +18,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .coupling import gaussian_coupling, load_coupling, sparse_coupling
+from .coupling import check_coupling, gaussian_coupling, load_coupling, sparse_coupling
 from .engine import EngineConfig, EngineState, NumericsWarning, finish, initial_state, run_state
 from .inputs import make_input
 from .integrators import INTEGRATORS
@@ -59,7 +59,7 @@ def build_network(params: RunParams, J=None) -> RateNetwork:
         rng=rng_for(params, "input"),
     )
     return RateNetwork(
-        build_coupling(params) if J is None else J,
+        build_coupling(params) if J is None else check_coupling(J, params.n),
         params.phi,
         continuous=continuous,
         dt=params.step,

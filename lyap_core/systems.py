@@ -85,8 +85,13 @@ def linear_map(M: np.ndarray) -> Map:
     return Map(lambda x: M @ x, lambda x: M, M.shape[0])
 
 
-def lorenz63(sigma: float = 10.0, rho: float = 28.0, beta: float = 8.0 / 3.0, dt: float = 0.01,
-             scheme: str = "rk4") -> Flow:
+def lorenz63(
+    sigma: float = 10.0,
+    rho: float = 28.0,
+    beta: float = 8.0 / 3.0,
+    dt: float = 0.01,
+    scheme: str = "rk4",
+) -> Flow:
     """Lorenz-63; spectrum ~ (0.9056, 0, -14.5723), sum = -(sigma + 1 + beta) exactly."""
 
     def f(v: np.ndarray) -> np.ndarray:
