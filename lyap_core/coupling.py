@@ -90,7 +90,8 @@ def load_coupling(path: str | Path, n: int | None = None) -> Coupling:
                     J = z[z.files[0]]
                 else:
                     raise ValueError(
-                        f"coupling: {path} holds {z.files}; expected a sparse matrix or an array 'J'"
+                        f"coupling: {path} holds {z.files}; expected a sparse matrix "
+                        "or an array 'J'"
                     )
         else:
             raise ValueError(f"coupling: expected a .npy or .npz file, got {path}")

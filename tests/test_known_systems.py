@@ -69,7 +69,7 @@ def test_constant_map_and_partial_spectra(m):
 
 
 def test_lorenz63_published_spectrum_and_sum_rule():
-    sigma, rho, beta = 10.0, 28.0, 8.0 / 3.0
+    sigma, beta = 10.0, 8.0 / 3.0
     r = _run(
         lc.lorenz63(dt=0.01),
         [1.0, 1.0, 1.0],
