@@ -68,7 +68,9 @@ def save_checkpoint(path: str | Path, state: EngineState, params: dict[str, Any]
         "system_state": _encode(state.system_state),
     }
     arrays = {k: getattr(state, k) for k in _ARRAYS if getattr(state, k) is not None}
-    arrays["hist_values"] = np.asarray(state.hist_values).reshape(len(state.hist_values), -1)
+    arrays["hist_values"] = np.asarray(state.hist_values).reshape(
+        len(state.hist_values), state.log_sum.size
+    )
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
     try:
         with os.fdopen(fd, "wb") as fh:

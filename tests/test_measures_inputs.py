@@ -1,0 +1,86 @@
+"""Measures (Kaplan–Yorke, KS entropy, symmetry, PCA) and input processes."""
+
+import numpy as np
+import pytest
+
+import lyap_core as lc
+
+
+def test_kaplan_yorke_closed_forms():
+    assert lc.kaplan_yorke_dimension([0.5, 0.0, -1.0]) == pytest.approx(2.5)
+    assert lc.kaplan_yorke_dimension([-1.0, 0.5, 0.0]) == pytest.approx(2.5)  # order-free
+    assert lc.kaplan_yorke_dimension([-0.1, -1.0]) == 0.0
+    assert lc.kaplan_yorke_dimension([1.0, 0.5]) == 2.0  # complete: never negative -> N
+    assert np.isnan(lc.kaplan_yorke_dimension([1.0, 0.5], complete=False))
+    assert np.isnan(lc.kaplan_yorke_dimension([1.0, np.nan, -3.0]))
+    # Lorenz: 2 + 0.9056 / 14.5723
+    assert lc.kaplan_yorke_dimension([0.9056, 0.0, -14.5723]) == pytest.approx(2.06214, abs=1e-5)
+
+
+def test_ks_entropy_sums_positive_exponents():
+    assert lc.ks_entropy([0.3, 0.2, -0.1, -2.0]) == pytest.approx(0.5)
+    assert lc.ks_entropy([-0.3]) == 0.0
+
+
+def test_point_symmetry():
+    lam = np.array([0.5, 0.1, -1.0, -2.1, -2.5])
+    s = lc.point_symmetry(lam)
+    assert s["centre"] == pytest.approx(-1.0)
+    assert s["max_deviation"] == pytest.approx(0.0, abs=1e-15)
+    s2 = lc.point_symmetry(lam + np.array([0, 0.1, 0, 0, 0]))
+    # pair (2, 4) moves by 0.05, the centre by 0.02: max deviation 0.03
+    assert s2["max_deviation"] == pytest.approx(0.03)
+
+
+def test_participation_ratio_and_pca_dimension():
+    assert lc.participation_ratio(np.ones(10)) == pytest.approx(10)
+    assert lc.participation_ratio(np.eye(10)[0]) == pytest.approx(1)
+    assert lc.pca_dimension(np.eye(7)) == pytest.approx(7)
+    assert lc.pca_dimension(np.diag([1.0, 0, 0])) == pytest.approx(1)
+
+
+def test_network_pca_dimension_is_computed_and_below_n():
+    r = lc.run_point(lc.RunParams(n=60, g=3.0, t_sim=100.0, t_transient=20.0))
+    assert 1 < r.pca_dimension_h < 60 and 1 < r.pca_dimension_rates < 60
+    assert 1 <= r.pr_lyapunov_vector <= 60
+
+
+def test_ou_input_stationary_std_and_correlation():
+    rng = np.random.default_rng(0)
+    dt, tau, std = 0.1, 2.0, 0.7
+    ou = lc.OUInput(2000, std, tau, dt, n_points=3, rng=rng)
+    xs = []
+    for _ in range(400):
+        vals = ou.stage_values()
+        assert len(vals) == 3
+        xs.append(vals[0])
+    x = np.array(xs)
+    assert x.std() == pytest.approx(std, rel=0.02)
+    lag = 10  # 10 steps of dt = 1 tau
+    c = np.mean(x[:-lag] * x[lag:]) / x.var()
+    assert c == pytest.approx(np.exp(-lag * dt / tau), abs=0.02)
+
+
+def test_white_and_discrete_inputs():
+    w = lc.WhiteInput(5000, 0.5, 0.04, np.random.default_rng(1))
+    assert w.increment().std() == pytest.approx(0.5 * 0.2, rel=0.05)
+    d = lc.GaussianStepInput(5000, 0.3, np.random.default_rng(2))
+    assert d.increment().std() == pytest.approx(0.3, rel=0.05)
+    assert isinstance(
+        lc.make_input(
+            3, 0.0, 1.0, continuous=True, dt=0.1, n_points=3, rng=np.random.default_rng()
+        ),
+        lc.InputProcess,
+    )
+
+
+def test_input_state_round_trip():
+    a = lc.OUInput(10, 1.0, 1.0, 0.1, 3, np.random.default_rng(5))
+    a.stage_values()
+    st = a.get_state()
+    x1 = a.stage_values()
+    b = lc.OUInput(10, 1.0, 1.0, 0.1, 3, np.random.default_rng(99))
+    b.set_state(st)
+    x2 = b.stage_values()
+    for u, v in zip(x1, x2, strict=True):
+        assert u.tobytes() == v.tobytes()

@@ -1,0 +1,62 @@
+"""Re-orthonormalisation: CholeskyQR2 agrees with Householder and falls back when needed."""
+
+import numpy as np
+import pytest
+
+import lyap_core as lc
+
+
+def _graded(n, m, cond, seed=0):
+    rng = np.random.default_rng(seed)
+    U, _ = np.linalg.qr(rng.standard_normal((n, m)))
+    V, _ = np.linalg.qr(rng.standard_normal((m, m)))
+    s = np.logspace(0, -np.log10(cond), m)
+    return np.asfortranarray(U * s @ V.T)
+
+
+@pytest.mark.parametrize("cond", [1e1, 1e4, 1e6])
+def test_cholqr2_matches_householder(cond):
+    Y = _graded(200, 50, cond)
+    ref = np.linalg.qr(Y, mode="r")
+    expect = np.log(np.abs(np.diag(ref)))
+    q = Y.copy(order="F")
+    ortho = lc.Orthonormalizer(50, "cholqr2")
+    logr = ortho(q)
+    assert ortho.fallbacks == 0
+    np.testing.assert_allclose(logr, expect, atol=1e-12 * cond)
+    np.testing.assert_allclose(q.T @ q, np.eye(50), atol=1e-13)
+
+
+@pytest.mark.parametrize("cond", [1e9, 1e13])
+def test_cholqr2_falls_back_when_ill_conditioned(cond):
+    Y = _graded(200, 50, cond, seed=1)
+    expect = np.log(np.abs(np.diag(np.linalg.qr(Y, mode="r"))))
+    q = Y.copy(order="F")
+    ortho = lc.Orthonormalizer(50, "cholqr2")
+    logr = ortho(q)
+    assert ortho.fallbacks == 1
+    np.testing.assert_allclose(q.T @ q, np.eye(50), atol=1e-12)
+    # large R_ii are exact to roundoff; the smallest carry u * cond relative error
+    np.testing.assert_allclose(logr, expect, atol=1e-15 * cond * 10)
+    # max R_ii / min R_ii is a lower bound of cond(Y), here within a few e-folds
+    assert np.log(cond) / 2 < ortho.last_log_cond <= np.log(cond) + 1e-6
+
+
+def test_householder_qr_in_place():
+    Y = _graded(30, 30, 1e3)
+    q = Y.copy(order="F")
+    logr = lc.householder_qr(q)
+    np.testing.assert_allclose(q.T @ q, np.eye(30), atol=1e-13)
+    np.testing.assert_allclose(logr.sum(), np.linalg.slogdet(Y)[1], rtol=1e-12)
+
+
+def test_unknown_method():
+    with pytest.raises(ValueError, match="qr: must be"):
+        lc.Orthonormalizer(3, "gram-schmidt")
+
+
+def test_exponents_do_not_depend_on_qr_method():
+    kw = dict(n=40, g=3.0, t_sim=20.0, t_transient=10.0)
+    a = lc.run_point(lc.RunParams(**kw, qr="cholqr2"))
+    b = lc.run_point(lc.RunParams(**kw, qr="householder"))
+    np.testing.assert_allclose(a.exponents, b.exponents, atol=1e-10)
