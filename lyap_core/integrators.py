@@ -23,10 +23,10 @@ _RK4_STAGES = ((0.5, 2.0, 1), (0.5, 2.0, 1), (1.0, 1.0, 2))  # (c, weight, stage
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
-    """A 1-D view of a contiguous array (for in-place level-1 BLAS)."""
-    v = a.reshape(-1, order="F" if a.flags.f_contiguous else "C")
-    assert np.shares_memory(v, a)
-    return v
+    """A 1-D view of a Fortran-contiguous array (for in-place level-1 BLAS)."""
+    if not a.flags.f_contiguous:
+        raise ValueError("integrators work in place on Fortran-contiguous arrays")
+    return a.reshape(-1, order="F")
 
 
 class RK4:
