@@ -100,6 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-blocks", type=int, default=d.n_blocks, help="time blocks for standard errors"
     )
     s.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        help="bootstrap resamples of the time blocks for errors (0: batch means)",
+    )
+    s.add_argument(
+        "--adaptive-ons",
+        action="store_true",
+        help="choose t_ons in the tangent transient from the observed cond(Q)",
+    )
+    s.add_argument(
         "--brute-force",
         action="store_true",
         help="cross-check lambda_max with two nearby trajectories",
@@ -153,6 +164,8 @@ def params_from_args(a: argparse.Namespace) -> RunParams:
         seed_input=a.seed_input,
         qr=a.qr,
         n_blocks=a.n_blocks,
+        bootstrap=a.bootstrap,
+        adaptive_ons=a.adaptive_ons,
     )
 
 

@@ -72,6 +72,8 @@ class EngineState:
     )
     system_state: dict[str, Any] = field(default_factory=dict)
     steps_per_ons: int = 0  # fixed for the accumulation; may be adapted in the tangent transient
+    n_ons: int = 0  # ONS intervals in the accumulation (adaptive t_ONS keeps their product)
+    max_growth: float = 0.0  # largest log-cond growth per step seen in the tangent transient
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class EngineConfig:
     qr: str = "cholqr2"
     pca: bool = True
     adaptive_ons: bool = False
+    bootstrap: int = 0
     target_log_cond: float = float(np.log(1e3))
 
     @property
@@ -116,6 +119,7 @@ def initial_state(
         block_sums=np.zeros((n_blocks, m)),
         block_steps=np.zeros(n_blocks, dtype=np.int64),
         steps_per_ons=cfg.steps_per_ons,
+        n_ons=cfg.n_ons,
     )
 
 
@@ -209,23 +213,27 @@ class Benettin:
         s.phase, s.step = "accumulate", 0
 
     def _adapt(self, logr: np.ndarray, chunk: int) -> None:
-        """Choose steps per ONS so that the observed log condition number hits the target.
+        """Choose steps per ONS so that the observed log condition number stays near target.
 
-        Done only during the tangent transient, so the accumulation uses one fixed,
-        recorded t_ONS (and stays bit-reproducible).
+        Uses the largest growth seen so far in the tangent transient, and only there,
+        so the accumulation runs with one fixed, recorded t_ONS (bit-reproducible);
+        the new value divides the planned accumulation steps, so t_sim is kept exactly.
         """
-        spread = float(np.max(logr) - np.min(logr)) / chunk  # log-cond growth per step
-        if spread > 0:
-            self.state.steps_per_ons = max(1, int(self.cfg.target_log_cond / spread))
+        s = self.state
+        s.max_growth = max(s.max_growth, float(np.max(logr) - np.min(logr)) / chunk)
+        total = self.cfg.steps_per_ons * self.cfg.n_ons
+        target = max(1, int(self.cfg.target_log_cond / s.max_growth)) if s.max_growth else total
+        s.steps_per_ons = max(d for d in range(1, min(target, total) + 1) if total % d == 0)
+        s.n_ons = total // s.steps_per_ons
 
     def _run_accumulation(self) -> None:
         s, cfg, sysm = self.state, self.cfg, self.system
         X, Q = s.X, s.X[:, 1:]
         per = self.state.steps_per_ons
         n_blocks = s.block_sums.shape[0]
-        hist_stride = max(1, cfg.n_ons // cfg.n_history)
+        hist_stride = max(1, s.n_ons // cfg.n_history)
         dt = sysm.dt
-        while s.n_ons_done < cfg.n_ons:
+        while s.n_ons_done < s.n_ons:
             t0 = time.perf_counter()
             for _ in range(per):
                 x = X[:, 0]
@@ -242,7 +250,7 @@ class Benettin:
             logr = self._orthonormalize(Q)
             self._check_finite(logr)
             s.log_sum += logr
-            b = s.n_ons_done * n_blocks // cfg.n_ons
+            b = s.n_ons_done * n_blocks // s.n_ons
             s.block_sums[b] += logr
             s.block_steps[b] += per
             s.max_log_cond = max(s.max_log_cond, self.ortho.last_log_cond)
@@ -250,7 +258,7 @@ class Benettin:
             if cfg.pca and hasattr(sysm, "rates"):
                 self._pca_sample(X[:, 0])
             s.n_ons_done += 1
-            if s.n_ons_done % hist_stride == 0 or s.n_ons_done == cfg.n_ons:
+            if s.n_ons_done % hist_stride == 0 or s.n_ons_done == s.n_ons:
                 t = s.step * dt
                 s.hist_time.append(t)
                 s.hist_values.append(np.sort(s.log_sum / t)[::-1])

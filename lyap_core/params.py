@@ -44,6 +44,11 @@ class RunParams:
     Times are in units of tau for ``model="continuous"`` and in steps for
     ``model="discrete"`` (where ``dt`` is 1).
 
+    ``adaptive_ons`` re-chooses the steps between QRs during the tangent transient so
+    that the observed condition number of Q stays near 1e3 (the accumulation then uses
+    that fixed value); ``bootstrap > 0`` replaces batch-means standard errors by a
+    bootstrap over the time blocks with that many resamples.
+
     Seeds: ``seed`` feeds four independent streams (network, initial condition,
     initial orthonormal system, input); each can be pinned separately with
     ``seed_network``/``seed_init``/``seed_onb``/``seed_input`` to separate quenched
@@ -74,6 +79,8 @@ class RunParams:
     seed_input: int | None = None
     qr: str = "cholqr2"
     n_blocks: int = 20
+    bootstrap: int = 0
+    adaptive_ons: bool = False
 
     def __post_init__(self) -> None:
         self._validate()
@@ -197,6 +204,9 @@ class RunParams:
         for name in ("seed", "seed_network", "seed_init", "seed_onb", "seed_input"):
             integer(name, 0, 2**63 - 1, optional=name != "seed")
         integer("n_blocks", 2, 10_000)
+        integer("bootstrap", 0, 1_000_000)
+        if not isinstance(self.adaptive_ons, bool):
+            raise ParamError(f"adaptive_ons: must be true or false, got {self.adaptive_ons!r}")
         if self.connectivity == "sparse":
             integer("k", 1, self.n if self.autapses else self.n - 1)
         elif self.k is not None:

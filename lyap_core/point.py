@@ -80,6 +80,8 @@ def engine_config(params: RunParams) -> EngineConfig:
         tangent_transient_steps=-(-s["tangent_transient"] // per) * per,
         n_blocks=params.n_blocks,
         qr=params.qr,
+        adaptive_ons=params.adaptive_ons,
+        bootstrap=params.bootstrap,
     )
 
 

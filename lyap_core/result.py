@@ -102,6 +102,18 @@ def _jackknife(values: np.ndarray) -> float:
     return float(np.sqrt((b - 1) / b * np.sum((values - values.mean()) ** 2)))
 
 
+def _bootstrap_replicates(state: Any, dt: float, n_boot: int) -> list[np.ndarray]:
+    """Spectra (descending) from blocks resampled with replacement (fixed seed: reproducible)."""
+    rng = np.random.default_rng(0)
+    n_b = state.block_sums.shape[0]
+    out = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, n_b, n_b)
+        t = state.block_steps[idx].sum() * dt
+        out.append(np.sort(state.block_sums[idx].sum(axis=0) / t)[::-1])
+    return out
+
+
 def _converged(hist_t: np.ndarray, hist: np.ndarray, f: Any, se: float) -> bool:
     """Running estimate at T and at T/2 differ by less than 3 standard errors.
 
@@ -136,8 +148,16 @@ def summarize(system: Any, cfg: Any, state: Any, params: dict[str, Any]) -> Spec
     def ky(x: np.ndarray) -> float:
         return kaplan_yorke_dimension(x, complete=complete)
 
+    reps = _bootstrap_replicates(state, dt, cfg.bootstrap) if cfg.bootstrap > 0 else None
+    if reps is not None:
+        stderr = np.std(reps, axis=0, ddof=1)
+
     def jk(f: Any) -> float:
-        return _jackknife(np.array([f(x) for x in loo]))
+        """Standard error of a derived measure: jackknife over blocks, or the bootstrap."""
+        if reps is None:
+            return _jackknife(np.array([f(x) for x in loo]))
+        v = np.array([f(x) for x in reps])
+        return float(np.std(v, ddof=1)) if np.all(np.isfinite(v)) else float("nan")
 
     target = state.div_sum / state.n_samples if state.n_samples else float("nan")
     residual = float(np.sum(lam) - target) if complete and math.isfinite(target) else float("nan")

@@ -221,3 +221,25 @@ def test_numerics_warnings_are_emitted():
         warnings.simplefilter("always")
         lc.run_point(_p(scheme="euler", dt=0.1, t_sim=10))
     assert any("Euler" in str(w.message) for w in caught)
+
+
+def test_bootstrap_errors_agree_with_batch_means():
+    a = lc.run_point(_p(t_sim=100))
+    b = lc.run_point(_p(t_sim=100, bootstrap=400))
+    assert a.exponents.tobytes() == b.exponents.tobytes()  # errors only
+    ratio = b.stderr / a.stderr
+    assert 0.6 < np.median(ratio) < 1.4, np.median(ratio)
+    assert np.isfinite(b.kaplan_yorke_dimension_stderr)
+
+
+def test_adaptive_ons_keeps_condition_number_moderate():
+    # t_ons = 10 at g = 6 lets cond(Q) grow to ~exp((l_1 - l_N) * 10) before a QR
+    fixed = lc.run_point(_p(g=6.0, t_ons=10.0, t_sim=100.0, t_transient_tangent=20.0))
+    adaptive = lc.run_point(
+        _p(g=6.0, t_ons=10.0, t_sim=100.0, t_transient_tangent=20.0, adaptive_ons=True)
+    )
+    assert fixed.max_condition_number > 1e6
+    assert adaptive.steps_per_ons < fixed.steps_per_ons
+    assert adaptive.max_condition_number < 1e5
+    assert np.all(np.abs(adaptive.exponents - fixed.exponents) < 3 * fixed.stderr + 1e-3)
+    assert adaptive.time == fixed.time  # t_sim is kept exactly
