@@ -1,0 +1,236 @@
+"""Random-matrix approximations of the full Lyapunov spectrum of random rate networks.
+
+Each function returns ``n`` exponents lambda_1 >= ... >= lambda_n (1/step for the
+discrete-time maps, 1/tau for the flow, natural log). The rank of exponent i is the
+midpoint ``x_i = (i - 1/2) / n`` of its 1/n-wide slice of the limiting density; this
+keeps the last exponent finite and makes symmetric laws exactly symmetric. The paper
+(Engelken, Wolf & Abbott, arXiv:2006.02427) writes ``i / n``; the two differ by 1/(2n)
+in rank. Derivations and checks: docs/theory.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+# Samples of ln phi'^2 are pooled in bins this wide (error in lambda ~1e-6, see docs).
+_LOG_BIN = 1e-2
+# Solver work arrays are at most this many elements (ranks x bins).
+_CHUNK_ELEMENTS = 1 << 21
+
+
+def _check(n: int, g: float) -> None:
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n}")
+    if not g > 0:
+        raise ValueError(f"g must be > 0, got {g}")
+
+
+def _ranks(n: int) -> np.ndarray:
+    return (np.arange(1, n + 1) - 0.5) / n
+
+
+def ginibre_discrete(n: int, g: float, dphi2: float) -> np.ndarray:
+    """Large-N Ginibre ("triangle law") spectrum of the discrete-time network.
+
+    .. math:: \\lambda_i = \\tfrac12 \\ln\\!\\left(g^2 \\langle\\phi'^2\\rangle\\right)
+              + \\tfrac12 \\ln(1 - x_i), \\qquad x_i = (i - 1/2)/n.
+
+    Newman's law for products of i.i.d. Ginibre matrices whose entries have variance
+    g^2 <phi'^2> / n: the tangent map J diag(phi'(h_t)) with phi' replaced by its r.m.s.
+    value. lambda_1 -> 0.5 ln(g^2 <phi'^2>), the DMFT value. The paper uses it for discrete
+    time; per the project notes it gets lambda_max within a few per cent but is far off in
+    the bulk when phi' spreads over decades, where :func:`free_multiplicative_discrete` is
+    the better law.
+
+    Parameters
+    ----------
+    n : int
+        Number of neurons (exponents returned).
+    g : float
+        Coupling gain.
+    dphi2 : float
+        <phi'^2>, from :func:`~lyap_core.theory.dmft_discrete` or measured on the attractor.
+    """
+    _check(n, g)
+    return 0.5 * np.log(g * g * dphi2) + 0.5 * np.log1p(-_ranks(n))
+
+
+def ginibre_product_exact(n: int, g: float, dphi2: float) -> np.ndarray:
+    """Exact Lyapunov exponents of products of i.i.d. real n x n Ginibre matrices.
+
+    Entries N(0, sigma^2) with sigma^2 = g^2 <phi'^2> / n. Since G Q has the law of G for
+    any orthogonal Q, exponent i is E ln of the distance of column i of G from the span of
+    columns 1..i-1, and that squared distance is sigma^2 chi^2 with n - i + 1 degrees of
+    freedom:
+
+    .. math:: \\lambda_i = \\tfrac12\\left[\\ln(2\\sigma^2)
+              + \\psi\\!\\left(\\tfrac{n - i + 1}{2}\\right)\\right],
+
+    psi the digamma function. Exact at every n; tends to :func:`ginibre_discrete` as
+    n -> infinity (difference ~ -1 / (4 (n - i + 1))).
+
+    Parameters
+    ----------
+    n : int
+        Matrix size (exponents returned).
+    g : float
+        Coupling gain.
+    dphi2 : float
+        <phi'^2>; sigma^2 = g^2 dphi2 / n.
+    """
+    _check(n, g)
+    sigma2 = g * g * dphi2 / n
+    return 0.5 * (np.log(2.0 * sigma2) + special.digamma(0.5 * (n - np.arange(n))))
+
+
+def _pooled_log_samples(dphi_samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Bin means and weights of ln phi'^2 over the nonzero samples, and the zero fraction."""
+    d = np.abs(np.asarray(dphi_samples, dtype=float).ravel())
+    if d.size == 0 or not np.all(np.isfinite(d)):
+        raise ValueError("dphi_samples must be a non-empty array of finite numbers")
+    nonzero = d[d > 0]
+    if nonzero.size == 0:
+        raise ValueError("dphi_samples are all zero")
+    logs = 2.0 * np.log(nonzero)
+    _, bin_of, counts = np.unique(
+        np.floor(logs / _LOG_BIN), return_inverse=True, return_counts=True
+    )
+    means = np.bincount(bin_of, weights=logs) / counts
+    return means, counts / nonzero.size, 1.0 - nonzero.size / d.size
+
+
+def _log_u(x: np.ndarray, logs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """s = ln u solving sum_b w_b expit(s + l_b) = x for each x in (0, 1).
+
+    Safeguarded Newton on G(s) = ln sum_b w_b expit(rho (s + l_b)) - ln y with rho = +1,
+    y = x for x <= 1/2 and rho = -1, y = 1 - x above: G is then nearly linear in s in both
+    tails, and no 1 - f cancels.
+    """
+    rho = np.where(x <= 0.5, 1.0, -1.0)[:, None]
+    target = np.log(np.minimum(x, 1.0 - x))
+    # expit(s + l_min) <= f(s) <= expit(s + l_max) brackets the root.
+    lo = special.logit(x) - logs.max()
+    hi = special.logit(x) - logs.min()
+    s = 0.5 * (lo + hi)
+    log_w = np.log(weights)
+    for _ in range(200):
+        z = rho * (s[:, None] + logs)
+        terms = special.log_expit(z) + log_w
+        total = special.logsumexp(terms, axis=1)
+        excess = total - target
+        slope = rho[:, 0] * np.sum(np.exp(terms - total[:, None]) * special.expit(-z), axis=1)
+        above = rho[:, 0] * excess > 0
+        hi = np.where(above, s, hi)
+        lo = np.where(above, lo, s)
+        with np.errstate(divide="ignore", invalid="ignore"):  # slope may underflow
+            newton = s - excess / slope
+        # Inclusive: at convergence s is itself an end of the bracket.
+        inside = (newton >= lo) & (newton <= hi)
+        s_new = np.where(inside, newton, 0.5 * (lo + hi))
+        done = np.all(np.abs(s_new - s) <= 1e-14 * (1.0 + np.abs(s)))
+        s = s_new
+        if done:
+            return s
+    raise RuntimeError("free convolution: rank equation did not converge")
+
+
+def free_multiplicative_discrete(n: int, g: float, dphi_samples: np.ndarray) -> np.ndarray:
+    """Large-N spectrum of products of J_t diag(d_t), d_i i.i.d. from the measured phi'.
+
+    J_t Ginibre with entry variance g^2/n, independent each step (the annealed model of
+    the tangent map J diag(phi'(h_t))). Regrouping the product as ... (D_{t+1} J_t) ...,
+    each factor is right-orthogonally invariant, so the exponents are those of the
+    R-diagonal operator T with T*T = J* D^2 J (Haagerup-Larsen; Newman's triangle law for
+    D = 1). With S-transforms multiplicative under free multiplicative convolution,
+    S_{T*T}(z) = S_MP(z) S_{phi'^2}(z) with S_MP(z) = 1 / (g^2 (1 + z)), and the exponent
+    at rank x is lambda(x) = -1/2 ln S_{T*T}(-x). Writing S_{phi'^2}(-x) = u (1 - x) / x,
+    where u > 0 solves
+
+    .. math:: \\left\\langle \\frac{u\\,\\phi'^2}{1 + u\\,\\phi'^2} \\right\\rangle = x,
+              \\qquad
+              \\lambda(x) = \\tfrac12 \\ln g^2 + \\tfrac12 \\ln\\frac{x}{u(x)}.
+
+    For constant phi'^2 = c this is exactly 0.5 ln(g^2 c) + 0.5 ln(1 - x)
+    (:func:`ginibre_discrete`); lambda(0) = 0.5 ln(g^2 <phi'^2>) (the DMFT lambda_max) and
+    lambda(x -> 1) ~ 0.5 ln(g^2 (1 - x) / <phi'^-2>). Exponents at ranks x >= 1 - P(phi' = 0)
+    are -inf.
+
+    Per the project notes, in discrete time this fits the whole spectrum of the network
+    much better than the Ginibre law when phi' spreads over decades. It neglects temporal
+    correlations of phi' and the dependence of the state on J.
+
+    Parameters
+    ----------
+    n : int
+        Number of neurons (exponents returned), ranks x_i = (i - 1/2)/n.
+    g : float
+        Coupling gain.
+    dphi_samples : array_like
+        Samples of phi'(h) gathered on the attractor (any shape). Their ln phi'^2 are
+        pooled in bins of width 0.01 (bin means kept), which changes lambda by ~1e-6;
+        the cost is O(n x bins).
+    """
+    _check(n, g)
+    logs, weights, zero_fraction = _pooled_log_samples(dphi_samples)
+    x = _ranks(n)
+    lam = np.full(n, -np.inf)
+    finite = x < 1.0 - zero_fraction
+    # The zero mass only rescales the nonzero part's contribution: f = (1 - p0) f_nonzero.
+    xs = x[finite] / (1.0 - zero_fraction)
+    chunk = max(1, _CHUNK_ELEMENTS // logs.size)
+    log_u = np.concatenate(
+        [_log_u(xs[k : k + chunk], logs, weights) for k in range(0, xs.size, chunk)]
+    )
+    lam[finite] = 0.5 * np.log(g * g) + 0.5 * (np.log(x[finite]) - log_u)
+    return lam
+
+
+def _disk_real_part_quantile(p: np.ndarray) -> np.ndarray:
+    """x in [0, 1) with F(x) = p for p in [1/2, 1), F the CDF of Re z, z uniform on the unit disk.
+
+    F(x) = 1/2 + (x sqrt(1 - x^2) + arcsin x) / pi; with x = sin(theta) this is
+    theta + sin(2 theta) / 2 = pi (p - 1/2), monotone in theta: bisection to full precision.
+    """
+    target = np.pi * (p - 0.5)
+    lo = np.zeros_like(p)
+    hi = np.full_like(p, 0.5 * np.pi)
+    for _ in range(64):
+        mid = 0.5 * (lo + hi)
+        below = mid + 0.5 * np.sin(2.0 * mid) < target
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return np.sin(0.5 * (lo + hi))
+
+
+def circular_law_continuous(n: int, g: float, dphi2: float) -> np.ndarray:
+    """Real parts of a circular law as the spectrum of the continuous-time network.
+
+    The Jacobian -1 + J diag(phi') is modelled as a circular law of radius
+    r = g sqrt(<phi'^2>) centred at -1, and the exponents as the quantiles of its
+    eigenvalues' real parts (the density of Re z on a disk is a semicircle):
+
+    .. math:: \\lambda_i = -1 + r\\,x_i, \\quad F(x_i) = 1 - (i - 1/2)/n, \\quad
+              F(x) = \\tfrac12 + \\frac{x\\sqrt{1 - x^2} + \\arcsin x}{\\pi}.
+
+    Exactly point-symmetric about -1 with mean -1 (the sum rule for zero-diagonal J) and
+    range inside [-1 - r, -1 + r]. Per the paper this random-matrix approximation holds
+    near the onset of chaos and for very strong chaos; near the onset it is the spectrum
+    of a frozen Jacobian (h and so phi' change slowly, on the time scale 1/(g - 1)), for
+    which exponents are real parts of eigenvalues.
+
+    Parameters
+    ----------
+    n : int
+        Number of neurons (exponents returned).
+    g : float
+        Coupling gain.
+    dphi2 : float
+        <phi'^2>, from :func:`~lyap_core.theory.dmft_continuous` or measured.
+    """
+    _check(n, g)
+    r = g * np.sqrt(dphi2)
+    # Solve only the upper half and mirror it, so the symmetry about -1 is exact.
+    upper = _disk_real_part_quantile(1.0 - _ranks(n)[: n // 2])
+    x = np.concatenate([upper, np.zeros(n % 2), -upper[::-1]])
+    return -1.0 + r * x
