@@ -110,6 +110,7 @@ def run_point(
     blas_threads: int | None = 1,
     brute_force: bool = False,
     J=None,
+    x0: np.ndarray | None = None,
 ) -> SpectrumResult:
     """Compute the Lyapunov spectrum of one rate network.
 
@@ -129,6 +130,8 @@ def run_point(
         Also estimate lambda_max from two nearby trajectories (cross-check).
     J : matrix, optional
         Use this coupling instead of building one (must match ``params.n``).
+    x0 : array, optional
+        Initial state (e.g. on a trained attractor) instead of the ``init`` stream's draw.
     """
     p = params if isinstance(params, RunParams) else RunParams.from_dict(params)
     pdict = p.to_dict()
@@ -140,7 +143,11 @@ def run_point(
         if checkpoint is not None and Path(checkpoint).exists():
             state = load_checkpoint(checkpoint, pdict)
         if state is None:
-            x0 = rng_for(p, "init").standard_normal(p.n)
+            if x0 is None:
+                x0 = rng_for(p, "init").standard_normal(p.n)
+            x0 = np.asarray(x0, dtype=np.float64)
+            if x0.shape != (p.n,) or not np.all(np.isfinite(x0)):
+                raise ValueError(f"x0: must be a finite vector of length n={p.n}")
             state = initial_state(system, x0, cfg, rng_for(p, "onb"))
         on_boundary = None
         if checkpoint is not None:
