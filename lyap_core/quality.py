@@ -1,0 +1,107 @@
+"""Quality checks of stored points: what `lyap check STORE` reports.
+
+Each point of a gathered store carries its own quality variables; a point fails when
+
+- ``sum_rule``: |sum of exponents − <divergence>| / m > ``SUM_RULE_PER_EXPONENT``
+  (mean exponent off: integrator error, Euler bias, or unresolved bottom of the spectrum);
+- ``conditioning``: cond(Q) before a QR exceeded ``COND_LIMIT`` (t_ons too long);
+- ``precision``: relative standard error of lambda_max > ``REL_STDERR`` (when
+  |lambda_max| > 2e-3, i.e. not a zero exponent) or of D_KY > ``REL_STDERR``;
+- ``convergence``: the running lambda_max or D_KY still drifting (``converged`` false);
+- ``brute_force``: the two-trajectory lambda_max disagrees with the QR one by more than
+  max(5 s.e., 10 %, 0.01) (when it was computed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+SUM_RULE_PER_EXPONENT = 1e-3
+COND_LIMIT = 1e5
+REL_STDERR = 0.2
+_POINT_DIMS_EXCLUDED = ("i", "snapshot", "history_rank")
+
+
+def _num(q: dict[str, Any], key: str) -> float:
+    """q[key] as a float; missing or None (JSON's NaN) is NaN."""
+    v = q.get(key)
+    return math.nan if v is None else float(v)
+
+
+def point_failures(q: dict[str, Any]) -> list[str]:
+    """Reasons (possibly none) why one point's quality variables fail the checks."""
+    reasons = []
+    m = max(int(q.get("m", 1)), 1)
+    res = _num(q, "sum_rule_residual")
+    if math.isfinite(res) and abs(res) / m > SUM_RULE_PER_EXPONENT:
+        reasons.append(f"sum_rule: residual {res:.3g} over {m} exponents")
+    cond = _num(q, "max_condition_number")
+    if math.isfinite(cond) and cond > COND_LIMIT:
+        reasons.append(
+            f"conditioning: cond(Q) reached {cond:.3g} (> {COND_LIMIT:g}); shorten t_ons"
+        )
+    lam, se = _num(q, "lambda_max"), _num(q, "lambda_max_stderr")
+    if abs(lam) > 2e-3 and math.isfinite(se) and se / abs(lam) > REL_STDERR:
+        reasons.append(f"precision: lambda_max {lam:.4g} ± {se:.2g} (> {REL_STDERR:.0%})")
+    d, dse = (
+        _num(q, "kaplan_yorke_dimension"),
+        _num(q, "kaplan_yorke_dimension_stderr"),
+    )
+    if d > 0 and math.isfinite(dse) and dse / d > REL_STDERR:
+        reasons.append(f"precision: D_KY {d:.4g} ± {dse:.2g} (> {REL_STDERR:.0%})")
+    if not bool(q.get("converged", True)):
+        reasons.append("convergence: running lambda_max/D_KY still drifting; lengthen t_sim")
+    bf = _num(q, "brute_force_lambda_max")
+    if math.isfinite(bf) and abs(bf - lam) > max(5 * se, 0.1 * abs(lam), 0.01):
+        reasons.append(f"brute_force: two-trajectory lambda_max {bf:.4g} vs {lam:.4g}")
+    return reasons
+
+
+QUALITY_VARS = (
+    "sum_rule_residual",
+    "max_condition_number",
+    "lambda_max",
+    "lambda_max_stderr",
+    "kaplan_yorke_dimension",
+    "kaplan_yorke_dimension_stderr",
+    "converged",
+    "brute_force_lambda_max",
+    "params",
+)
+
+
+def check_store(path: str | Path) -> list[dict[str, Any]]:
+    """Points of a gathered store that fail the quality checks.
+
+    Returns a list of ``{"point": "g=…, N=…, …", "params": {...}, "reasons": [...]}``.
+
+    Raises
+    ------
+    lyap_core.store.StoreError
+        For a missing, damaged or foreign store.
+    """
+    from .store import open_store  # xarray only where stores are read
+
+    ds = open_store(path)
+    names = [v for v in QUALITY_VARS if v in ds.variables]
+    dims = [d for d in ds[names].dims if d not in _POINT_DIMS_EXCLUDED]
+    flat = ds[names].load().stack(point=dims)
+    failures = []
+    for k in range(flat.sizes["point"]):
+        row = flat.isel(point=k)
+        q = {v: row[v].item() for v in names}
+        params = json.loads(q.pop("params")) if "params" in q else {}
+        q["m"] = params.get("n_exponents", params.get("n", 1))
+        if not math.isfinite(_num(q, "lambda_max")):
+            continue  # NaN padding of a ragged grid, not a point
+        reasons = point_failures(q)
+        if reasons:
+            label = ", ".join(f"{d}={row[d].item()}" for d in dims)
+            failures.append({"point": label, "params": params, "reasons": reasons})
+    return failures
+
+
+__all__ = ["check_store", "point_failures"]

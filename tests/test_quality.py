@@ -1,0 +1,78 @@
+"""`lyap check`: stored quality flags, and a deliberately under-converged point."""
+
+import json
+import warnings
+
+import pytest
+
+import lyap_core as lc
+from lyap_core.cli import main
+from lyap_core.quality import check_store, point_failures
+
+xr = pytest.importorskip("xarray")
+store = pytest.importorskip("lyap_core.store")
+
+
+@pytest.fixture(scope="module")
+def two_point_store(tmp_path_factory):
+    """seed 0: well converged; seed 1: 4 tau of accumulation and no transient."""
+    d = tmp_path_factory.mktemp("check")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        good = lc.run_point(lc.RunParams(n=40, g=4.0, seed=0, t_sim=300.0))
+        bad = lc.run_point(
+            lc.RunParams(n=40, g=4.0, seed=1, t_sim=4.0, t_transient=0.0, t_ons=1.0, n_blocks=4)
+        )
+    shard = d / "shard.zarr"
+    store.write_zarr_atomic(store.shard_dataset([good, bad]), shard)
+    out = d / "spectra.zarr"
+    store.gather([shard], out, sweep="check")
+    return out, good, bad
+
+
+def test_check_flags_only_the_under_converged_point(two_point_store):
+    out, good, bad = two_point_store
+    assert point_failures({**good.summary(), "m": good.m}) == []
+    failures = check_store(out)
+    assert len(failures) == 1
+    f = failures[0]
+    assert "seed=1" in f["point"] and f["params"]["t_sim"] == 4.0
+    assert any(r.startswith(("precision", "convergence")) for r in f["reasons"])
+
+
+def test_cli_check(two_point_store, capsys):
+    out, *_ = two_point_store
+    assert main(["check", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "seed=1" in text and "1 point(s) fail" in text
+    assert main(["check", str(out), "--json"]) == 1
+    assert len(json.loads(capsys.readouterr().out)) == 1
+
+
+@pytest.mark.parametrize("kind", ["missing", "garbage", "foreign"])
+def test_cli_check_bad_store_is_a_clear_error(tmp_path, capsys, kind):
+    path = tmp_path / "s.zarr"
+    if kind == "garbage":
+        path.mkdir()
+        (path / "zarr.json").write_text("{not json")
+    elif kind == "foreign":
+        xr.Dataset({"x": ("a", [1.0, 2.0])}).to_zarr(path, zarr_format=3, consolidated=False)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lyap: error: ") and "Traceback" not in err and str(path) in err
+
+
+def test_point_failures_reasons():
+    q = dict(
+        m=10,
+        sum_rule_residual=0.5,
+        max_condition_number=1e9,
+        lambda_max=0.1,
+        lambda_max_stderr=0.05,
+        kaplan_yorke_dimension=3.0,
+        kaplan_yorke_dimension_stderr=0.1,
+        converged=False,
+        brute_force_lambda_max=0.5,
+    )
+    kinds = {r.split(":")[0] for r in point_failures(q)}
+    assert kinds == {"sum_rule", "conditioning", "precision", "convergence", "brute_force"}
