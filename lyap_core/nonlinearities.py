@@ -44,8 +44,10 @@ class Nonlinearity:
 
 
 def _tanh_dphi(h: Array) -> Array:
-    # 1/cosh^2 rather than 1 - tanh^2: no cancellation for large |h|.
-    return 1.0 / np.cosh(h) ** 2
+    # sech^2 h = 4 e / (1 + e)^2 with e = exp(-2|h|): no cancellation (as in 1 - tanh^2)
+    # and no overflow (as in 1/cosh^2 for |h| > 710).
+    e = np.exp(-2.0 * np.abs(h))
+    return 4.0 * e / (1.0 + e) ** 2
 
 
 def _tanh_log_dphi(h: Array) -> Array:

@@ -1,0 +1,663 @@
+"""Analysis of measured Lyapunov spectra for the paper's questions (pure numpy).
+
+Engelken, Wolf & Abbott (arXiv:2006.02427) make claims about whole families of
+spectra: size invariance of lambda(i/N), point symmetry, suppression of chaos by
+input, and averages over network realisations. The functions here turn measured
+spectra with error bars into those statements, each with its own error bar.
+
+Conventions
+-----------
+Exponents are sorted in descending order. Exponent i = 1..m of a network of N neurons
+sits at the rank coordinate x_i = (i - 1/2)/N (:func:`lyap_core.measures.rank_coordinate`).
+Standard errors of single runs come from time blocks (``SpectrumResult.stderr``,
+``SpectrumResult.block_means``); errors over realisations (seeds) from their spread.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .measures import point_symmetry, rank_coordinate
+
+__all__ = [
+    "Extrapolation",
+    "MeasureSummary",
+    "RealisationSummary",
+    "SizeDeviation",
+    "Suppression",
+    "attractor_dphi_samples",
+    "chaos_suppression_sigma",
+    "combine_realisations",
+    "fall_after_peak",
+    "finite_size_extrapolation",
+    "pair_half_sums",
+    "rank_binned_deviation",
+    "realisation_summary",
+    "size_invariance_deviation",
+    "spectra_on_common_rank",
+    "summarise_values",
+    "symmetry_centre",
+    "symmetry_deviation",
+    "symmetry_vs",
+]
+
+
+# -- realisations ---------------------------------------------------------------------------
+def combine_realisations(
+    exponents: ArrayLike, stderr: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over realisations of one quantity (or spectrum) and its standard error.
+
+    For k realisations with values v_s and time-block errors e_s,
+
+    .. math:: \\bar v = \\frac1k \\sum_s v_s, \\qquad
+              \\mathrm{se}^2 = \\max\\!\\left(\\frac{s^2}{k},\\;
+              \\frac{1}{k^2}\\sum_s e_s^2\\right),
+
+    s^2 the sample variance over realisations. The spread s^2 already contains the
+    time noise of each run (and the quenched variability of the network); the second
+    term is the time noise alone, a floor the spread of a few realisations can fall
+    below by chance. With k = 1 the result is the single run with its own error.
+
+    Parameters
+    ----------
+    exponents : array, shape (k, ...) or (k,)
+        One row per realisation.
+    stderr : array of the same shape, optional
+        Time-block standard errors of the rows (floor omitted when ``None``).
+
+    Returns
+    -------
+    mean, se : ndarray
+        Shape of one row.
+    """
+    v = np.asarray(exponents, dtype=float)
+    if v.ndim == 0 or v.shape[0] == 0:
+        raise ValueError("exponents: need at least one realisation (rows)")
+    k = v.shape[0]
+    mean = v.mean(axis=0)
+    var = v.var(axis=0, ddof=1) / k if k > 1 else np.zeros_like(mean)
+    if stderr is not None:
+        e = np.asarray(stderr, dtype=float)
+        if e.shape != v.shape:
+            raise ValueError(f"stderr: shape {e.shape} differs from exponents {v.shape}")
+        var = np.maximum(var, np.sum(e * e, axis=0) / k**2)
+    elif k == 1:
+        var = np.full_like(mean, np.nan)
+    return mean, np.sqrt(var)
+
+
+@dataclass(frozen=True)
+class MeasureSummary:
+    """One measure over realisations: all of them, and the chaotic ones only.
+
+    ``*_sem`` is the standard error of the mean over realisations (NaN for fewer than
+    two); ``*_n`` the number of realisations averaged (finite values only).
+    """
+
+    all_mean: float
+    all_sem: float
+    all_n: int
+    chaotic_mean: float
+    chaotic_sem: float
+    chaotic_n: int
+
+
+@dataclass(frozen=True)
+class RealisationSummary:
+    """Realisation statistics of a set of runs at one parameter point.
+
+    ``chaotic_fraction_err`` is the binomial standard error sqrt(p (1 - p) / n).
+    """
+
+    n: int
+    n_chaotic: int
+    chaotic_fraction: float
+    chaotic_fraction_err: float
+    measures: dict[str, MeasureSummary] = field(default_factory=dict)
+
+
+def _mean_sem(v: np.ndarray) -> tuple[float, float, int]:
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return math.nan, math.nan, 0
+    sem = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
+    return float(v.mean()), sem, int(v.size)
+
+
+def summarise_values(values: ArrayLike, chaotic: ArrayLike) -> MeasureSummary:
+    """Mean +- standard error of one measure over all and over chaotic realisations.
+
+    Both are returned so that chaotic and non-chaotic realisations (fixed points and
+    limit cycles, common near the onset at finite N) are never averaged silently.
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    c = np.asarray(chaotic, dtype=bool).ravel()
+    if v.shape != c.shape:
+        raise ValueError(f"chaotic: {c.size} flags for {v.size} values")
+    a = _mean_sem(v)
+    ch = _mean_sem(v[c])
+    return MeasureSummary(a[0], a[1], a[2], ch[0], ch[1], ch[2])
+
+
+def _field(result: Any, name: str) -> Any:
+    """Attribute of a SpectrumResult or key of its summary() dict."""
+    return result[name] if isinstance(result, Mapping) else getattr(result, name)
+
+
+def realisation_summary(
+    results: Iterable[Any],
+    measures: Sequence[str] = ("lambda_max", "kaplan_yorke_per_n", "ks_entropy_per_n"),
+) -> RealisationSummary:
+    """Fraction of chaotic realisations and the mean of each measure, all and chaotic-only.
+
+    Parameters
+    ----------
+    results : iterable of SpectrumResult or of their ``summary()`` dicts
+        Runs that differ only in their seeds. A run counts as chaotic by its own
+        ``chaotic`` flag (lambda_max above 3 standard errors and 2e-3).
+    measures : names of scalar fields
+        Summarised with :func:`summarise_values`.
+    """
+    rs = list(results)
+    if not rs:
+        raise ValueError("results: need at least one run")
+    chaotic = np.array([bool(_field(r, "chaotic")) for r in rs])
+    n, k = chaotic.size, int(chaotic.sum())
+    p = k / n
+    out = {}
+    for name in measures:
+        vals = [_field(r, name) for r in rs]
+        out[name] = summarise_values([math.nan if v is None else v for v in vals], chaotic)
+    return RealisationSummary(n, k, p, math.sqrt(p * (1.0 - p) / n), out)
+
+
+# -- size invariance ------------------------------------------------------------------------
+def spectra_on_common_rank(
+    spectra: Mapping[int, tuple[ArrayLike, ArrayLike]], ranks: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spectra of several sizes N interpolated onto common rank coordinates.
+
+    Exponent i of size N sits at x_i = (i - 1/2)/N; lambda_N(x) and its error are
+    linearly interpolated between neighbouring x_i. Interpolating the error linearly
+    (rather than in quadrature) is an upper bound when neighbouring exponents have
+    positively correlated errors, which they do (they share the trajectory). Ranks
+    outside [x_1, x_m] get NaN: no extrapolation. The interpolation error is about
+    h^2 |lambda''| / 8 for grid spacing h = 1/N: negligible in the bulk, but not where
+    the spectrum is steep (the bottom of discrete-time spectra, lambda ~ ln(1 - x)).
+
+    Parameters
+    ----------
+    spectra : {N: (exponents, stderr)}
+        Descending exponents (the top m <= N, or all) with standard errors.
+    ranks : array
+        Rank coordinates in (0, 1) to interpolate at.
+
+    Returns
+    -------
+    sizes : ndarray of int, shape (k,)
+        The N, ascending.
+    values, errors : ndarray, shape (k, len(ranks))
+    """
+    x = np.asarray(ranks, dtype=float).ravel()
+    sizes = np.array(sorted(spectra), dtype=int)
+    values = np.full((sizes.size, x.size), np.nan)
+    errors = np.full_like(values, np.nan)
+    for row, n in enumerate(sizes):
+        lam, se = (np.asarray(a, dtype=float).ravel() for a in spectra[int(n)])
+        if lam.shape != se.shape or not 1 <= lam.size <= n:
+            raise ValueError(f"spectra[{n}]: need 1..{n} exponents with as many errors")
+        if np.any(np.diff(lam) > 0):
+            raise ValueError(f"spectra[{n}]: exponents must be sorted in descending order")
+        xi = rank_coordinate(lam.size, int(n))
+        inside = (x >= xi[0]) & (x <= xi[-1])
+        values[row, inside] = np.interp(x[inside], xi, lam)
+        errors[row, inside] = np.interp(x[inside], xi, se)
+    return sizes, values, errors
+
+
+@dataclass(frozen=True)
+class SizeDeviation:
+    """Largest difference between the spectra of two sizes on a common rank grid.
+
+    ``max_abs`` = |lambda_a(x) - lambda_b(x)| maximised over pairs of sizes (a, b) and
+    ranks x, with ``max_abs_error`` = sqrt(e_a(x)^2 + e_b(x)^2) at that point; ``max_z``
+    the largest |difference|/error anywhere (the most significant one, at ``max_z_sizes``
+    and ``max_z_rank``).
+    """
+
+    max_abs: float
+    max_abs_error: float
+    max_abs_sizes: tuple[int, int]
+    max_abs_rank: float
+    max_z: float
+    max_z_sizes: tuple[int, int]
+    max_z_rank: float
+
+
+def size_invariance_deviation(
+    spectra: Mapping[int, tuple[ArrayLike, ArrayLike]], ranks: ArrayLike | None = None
+) -> SizeDeviation:
+    """How far spectra of different sizes differ as functions of the rank i/N.
+
+    Size invariance (extensive chaos) means lambda_N(x) is the same function for all N;
+    the difference between sizes a, b at rank x is
+
+    .. math:: \\delta_{ab}(x) = \\lambda_a(x) - \\lambda_b(x), \\qquad
+              \\sigma_{ab}(x) = \\sqrt{e_a(x)^2 + e_b(x)^2},
+
+    with lambda and e from :func:`spectra_on_common_rank` (use errors that contain the
+    realisation spread, e.g. from :func:`combine_realisations`).
+
+    Parameters
+    ----------
+    spectra : {N: (exponents, stderr)}
+        At least two sizes.
+    ranks : array, optional
+        Default: the rank coordinates of the smallest size (its full spectrum), which
+        lie inside the range of every larger full spectrum.
+    """
+    if len(spectra) < 2:
+        raise ValueError("spectra: need at least two sizes")
+    if ranks is None:
+        n0 = min(spectra)
+        ranks = rank_coordinate(np.asarray(spectra[n0][0]).size, n0)
+    x = np.asarray(ranks, dtype=float).ravel()
+    sizes, vals, errs = spectra_on_common_rank(spectra, x)
+    pairs = list(combinations(range(sizes.size), 2))
+    d = np.array([np.abs(vals[a] - vals[b]) for a, b in pairs])
+    e = np.array([np.hypot(errs[a], errs[b]) for a, b in pairs])
+    if not np.any(np.isfinite(d)):
+        raise ValueError("spectra: the sizes share no rank on the grid")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(e > 0, d / e, np.where(d > 0, np.inf, 0.0))
+    z[~np.isfinite(d)] = np.nan
+    pa, ra = np.unravel_index(np.nanargmax(d), d.shape)
+    pz, rz = np.unravel_index(np.nanargmax(z), z.shape)
+
+    def sizes_of(p: int) -> tuple[int, int]:
+        return int(sizes[pairs[p][0]]), int(sizes[pairs[p][1]])
+
+    return SizeDeviation(
+        max_abs=float(d[pa, ra]),
+        max_abs_error=float(e[pa, ra]),
+        max_abs_sizes=sizes_of(pa),
+        max_abs_rank=float(x[ra]),
+        max_z=float(z[pz, rz]),
+        max_z_sizes=sizes_of(pz),
+        max_z_rank=float(x[rz]),
+    )
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """Weighted fit v(N) = intercept + slope / N.
+
+    ``intercept`` estimates the N -> infinity limit. Errors are from the weighted
+    least-squares covariance, multiplied by the Birge ratio sqrt(chi2/dof) when that
+    exceeds 1 (the scatter about the line is then larger than the error bars claim).
+    """
+
+    intercept: float
+    intercept_err: float
+    slope: float
+    slope_err: float
+    chi2: float
+    dof: int
+    birge: float
+
+
+def finite_size_extrapolation(Ns: ArrayLike, values: ArrayLike, errors: ArrayLike) -> Extrapolation:
+    """Extrapolate a measure to N -> infinity by a weighted linear fit in 1/N.
+
+    .. math:: v(N) = a + b/N, \\qquad
+              \\min_{a,b} \\chi^2 = \\sum_k \\frac{(v_k - a - b/N_k)^2}{e_k^2},
+
+    with covariance C = (X^T W X)^{-1}, X = [1, 1/N], W = diag(1/e^2), and
+    C -> C chi2/dof when chi2/dof > 1. The leading finite-size correction of an
+    extensive quantity per neuron (D/N, H/N) is O(1/N).
+
+    Parameters
+    ----------
+    Ns : array of int
+        At least two distinct sizes.
+    values, errors : array
+        Measured values and their (positive, finite) standard errors.
+    """
+    n = np.asarray(Ns, dtype=float).ravel()
+    v = np.asarray(values, dtype=float).ravel()
+    e = np.asarray(errors, dtype=float).ravel()
+    if not n.size == v.size == e.size:
+        raise ValueError("Ns, values, errors: need equal lengths")
+    if np.unique(n).size < 2:
+        raise ValueError("Ns: need at least two distinct sizes")
+    if not (np.all(np.isfinite(v)) and np.all(np.isfinite(e)) and np.all(e > 0)):
+        raise ValueError("values/errors: need finite values and positive finite errors")
+    X = np.column_stack([np.ones_like(n), 1.0 / n])
+    w = 1.0 / e**2
+    cov = np.linalg.inv(X.T @ (w[:, None] * X))
+    coef = cov @ (X.T @ (w * v))
+    chi2 = float(np.sum(w * (v - X @ coef) ** 2))
+    dof = n.size - 2
+    birge = math.sqrt(chi2 / dof) if dof > 0 else math.nan
+    if dof > 0 and birge > 1.0:
+        cov = cov * birge**2
+    return Extrapolation(
+        intercept=float(coef[0]),
+        intercept_err=float(math.sqrt(cov[0, 0])),
+        slope=float(coef[1]),
+        slope_err=float(math.sqrt(cov[1, 1])),
+        chi2=chi2,
+        dof=dof,
+        birge=birge,
+    )
+
+
+# -- deviations from a reference, binned in rank ---------------------------------------------
+def _bin_index(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
+        raise ValueError("edges: need an increasing sequence of at least two bin edges")
+    return np.searchsorted(edges, x, side="right") - 1
+
+
+def _binned(
+    total: np.ndarray, per_block: np.ndarray, x: np.ndarray, edges: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Bin means of a per-exponent quantity and their block standard errors.
+
+    The bin mean of the per-block values is formed first, then its spread over blocks
+    gives the error: correlations between exponents in a bin are kept.
+    """
+    idx = _bin_index(x, edges)
+    nb = edges.size - 1
+    mean = np.full(nb, np.nan)
+    se = np.full(nb, np.nan)
+    count = np.zeros(nb, dtype=int)
+    blocks = per_block.shape[0]
+    for k in range(nb):
+        sel = idx == k
+        count[k] = int(sel.sum())
+        if count[k] == 0:
+            continue
+        mean[k] = float(np.mean(total[sel]))
+        if blocks > 1:
+            se[k] = float(np.std(per_block[:, sel].mean(axis=1), ddof=1) / math.sqrt(blocks))
+    return {"edges": edges, "mean": mean, "stderr": se, "count": count}
+
+
+def rank_binned_deviation(
+    exponents: ArrayLike,
+    block_means: ArrayLike,
+    reference: ArrayLike,
+    edges: ArrayLike = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+) -> dict[str, np.ndarray]:
+    """Measured minus predicted exponents, averaged over rank bins, with block errors.
+
+    For bin B of ranks x_i = (i - 1/2)/N,
+
+    .. math:: \\bar\\delta_B = \\frac{1}{|B|}\\sum_{i\\in B} (\\lambda_i - \\lambda^{th}_i),
+
+    and its standard error is the spread over time blocks b of the same bin average of
+    the block means lambda_{b,i}, divided by sqrt(#blocks). The prediction is taken as
+    exact (theory has no statistical error).
+
+    Parameters
+    ----------
+    exponents : array, shape (N,)
+        Full measured spectrum, descending.
+    block_means : array, shape (blocks, N)
+        ``SpectrumResult.block_means`` (columns in the order of ``exponents``).
+    reference : array, shape (N,)
+        Predicted exponents at the same ranks.
+    edges : array
+        Bin edges in the rank coordinate.
+
+    Returns
+    -------
+    dict with ``edges``, ``mean``, ``stderr`` and ``count`` (exponents per bin).
+    """
+    lam = np.asarray(exponents, dtype=float).ravel()
+    blocks = np.atleast_2d(np.asarray(block_means, dtype=float))
+    ref = np.asarray(reference, dtype=float).ravel()
+    if not lam.size == ref.size == blocks.shape[1]:
+        raise ValueError("exponents, block_means columns and reference: need equal lengths")
+    x = rank_coordinate(lam.size, lam.size)
+    return _binned(lam - ref, blocks - ref, x, np.asarray(edges, dtype=float))
+
+
+def attractor_dphi_samples(
+    network: Any, h0: ArrayLike, *, transient: int, steps: int
+) -> np.ndarray:
+    """phi'(h_t) of every neuron along a trajectory, after a transient (state only).
+
+    The input of :func:`lyap_core.theory.free_multiplicative_discrete`, which needs the
+    distribution of phi' on the attractor and not only its moments (``run_point``
+    records <phi'> and <phi'^2> alone).
+
+    Parameters
+    ----------
+    network : RateNetwork
+        Anything with ``step_state(h)`` (in place) and ``nl.dphi``; it is advanced.
+    h0 : array, shape (N,)
+        Initial state (copied).
+    transient, steps : int
+        Steps discarded, then steps sampled.
+
+    Returns
+    -------
+    ndarray, shape (steps, N)
+    """
+    h = np.array(h0, dtype=float)
+    for _ in range(transient):
+        network.step_state(h)
+    out = np.empty((steps, h.size))
+    for t in range(steps):
+        network.step_state(h)
+        out[t] = network.nl.dphi(h)
+    return out
+
+
+# -- point symmetry -------------------------------------------------------------------------
+def symmetry_centre(sum_rule_target: float, n: int) -> float:
+    """Centre of a point-symmetric spectrum: the mean exponent from the sum rule.
+
+    If lambda_i + lambda_{N+1-i} = 2c for all i, then c is the mean exponent, which the
+    sum rule gives exactly: c = <tr D>/N = -1 + <sum_i J_ii phi'(h_i)>/N for the flow
+    (-1 for zero diagonal; autapses move it).
+    """
+    return float(sum_rule_target) / n
+
+
+def _half_sums(exponents: ArrayLike, block_means: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Half-sums of the pairs (i, N+1-i), i = 1..ceil(N/2): overall and per block."""
+    lam = np.asarray(exponents, dtype=float).ravel()
+    blocks = np.atleast_2d(np.asarray(block_means, dtype=float))
+    if blocks.shape[1] != lam.size:
+        raise ValueError("block_means: need one column per exponent")
+    half = (lam.size + 1) // 2
+    return 0.5 * (lam + lam[::-1])[:half], 0.5 * (blocks + blocks[:, ::-1])[:, :half]
+
+
+def pair_half_sums(exponents: ArrayLike, block_means: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """(lambda_i + lambda_{N+1-i})/2 for i = 1..ceil(N/2) with block standard errors.
+
+    The error of each half-sum is taken from its spread over time blocks, which keeps
+    the correlation between lambda_i and lambda_{N+1-i} (they share the trajectory).
+    """
+    s, sb = _half_sums(exponents, block_means)
+    nb = sb.shape[0]
+    se = sb.std(axis=0, ddof=1) / math.sqrt(nb) if nb > 1 else np.full(s.size, np.nan)
+    return s, se
+
+
+def symmetry_deviation(
+    exponents: ArrayLike,
+    block_means: ArrayLike,
+    centre: float,
+    n_bins: int = 5,
+) -> dict[str, Any]:
+    """Deviation of a full spectrum from point symmetry about ``centre``, with errors.
+
+    Point symmetry: lambda_i + lambda_{N+1-i} = 2c. The half-sums minus c are averaged
+    in ``n_bins`` bins of the pair rank x = (i - 1/2)/N in [0, 1/2] (the top and bottom
+    of the spectrum are in the first bin), each with a block standard error (as in
+    :func:`rank_binned_deviation`). Binning averages the noise of single pairs; a wrong
+    centre shows in every bin, a tilt of the half-sums along the spectrum in the outer ones.
+
+    Returns
+    -------
+    dict with
+        ``centre``, ``half_width`` (lambda_1 - lambda_N)/2, ``bins`` (the binned
+        deviation dict), ``max_z`` = max |mean|/stderr over bins, ``max_relative``
+        = max |mean|/half_width over bins, and ``pairwise`` = the unbinned
+        :func:`lyap_core.measures.point_symmetry` statistics about ``centre``.
+    """
+    lam = np.asarray(exponents, dtype=float).ravel()
+    s, sb = _half_sums(lam, block_means)
+    x = rank_coordinate(s.size, lam.size)
+    edges = np.linspace(0.0, 0.5, n_bins + 1)
+    bins = _binned(s - centre, sb - centre, x, edges)
+    width = 0.5 * float(lam[0] - lam[-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.abs(bins["mean"]) / bins["stderr"]
+    return {
+        "centre": float(centre),
+        "half_width": width,
+        "bins": bins,
+        "max_z": float(np.nanmax(z)),
+        "max_relative": float(np.nanmax(np.abs(bins["mean"])) / width),
+        "pairwise": point_symmetry(lam, centre=centre),
+    }
+
+
+def symmetry_vs(
+    values: ArrayLike,
+    spectra: Sequence[tuple[ArrayLike, ArrayLike, float]],
+    n_bins: int = 5,
+) -> dict[str, np.ndarray]:
+    """Point-symmetry statistics along a parameter (g, N, input strength, ...).
+
+    Parameters
+    ----------
+    values : array, shape (k,)
+        The parameter of each spectrum.
+    spectra : sequence of (exponents, block_means, centre)
+        One full spectrum per value; centre e.g. from :func:`symmetry_centre`.
+
+    Returns
+    -------
+    dict of arrays, shape (k,): ``value``, ``centre``, ``half_width``, ``max_z``,
+    ``max_relative`` (binned, :func:`symmetry_deviation`) and ``rms_relative`` (the
+    RMS deviation of single pairs over the half-width).
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    if v.size != len(spectra):
+        raise ValueError("values: need one value per spectrum")
+    rows = [symmetry_deviation(lam, b, c, n_bins) for lam, b, c in spectra]
+    return {
+        "value": v,
+        "centre": np.array([r["centre"] for r in rows]),
+        "half_width": np.array([r["half_width"] for r in rows]),
+        "max_z": np.array([r["max_z"] for r in rows]),
+        "max_relative": np.array([r["max_relative"] for r in rows]),
+        "rms_relative": np.array([r["pairwise"]["rms_deviation"] / r["half_width"] for r in rows]),
+    }
+
+
+# -- input-driven chaos, peaks ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Suppression:
+    """Input strength at which chaos ends (lambda_max crosses 0 for the last time).
+
+    ``sign_changes`` counts the sign changes of lambda_max along sigma; more than one
+    means lambda_max is not monotone there (or noisy) and sigma_c is the last crossing.
+    """
+
+    sigma: float
+    error: float
+    sign_changes: int
+
+
+def chaos_suppression_sigma(
+    sigmas: ArrayLike, lambda_max: ArrayLike, stderr: ArrayLike
+) -> Suppression:
+    """The sigma where lambda_max(sigma) falls through zero, by linear interpolation.
+
+    With k the last point where lambda_max > 0 (so all larger sigma are non-chaotic),
+    a = (sigma_k, lambda_k), b = (sigma_{k+1}, lambda_{k+1}):
+
+    .. math:: \\sigma_c = \\sigma_a + (\\sigma_b - \\sigma_a)
+              \\frac{\\lambda_a}{\\lambda_a - \\lambda_b},
+
+    .. math:: \\delta\\sigma_c = \\frac{\\sigma_b - \\sigma_a}{(\\lambda_a - \\lambda_b)^2}
+              \\sqrt{\\lambda_b^2 e_a^2 + \\lambda_a^2 e_b^2}
+
+    (linear error propagation with independent errors e). The error does not include
+    the interpolation error of a coarse sigma grid. NaN when lambda_max is never
+    positive or still positive at the largest sigma.
+
+    Parameters
+    ----------
+    sigmas : array
+        Input strengths (any order; sorted here).
+    lambda_max, stderr : array
+        Largest exponent at each sigma and its standard error.
+    """
+    s = np.asarray(sigmas, dtype=float).ravel()
+    lam = np.asarray(lambda_max, dtype=float).ravel()
+    e = np.asarray(stderr, dtype=float).ravel()
+    if not s.size == lam.size == e.size or s.size < 2:
+        raise ValueError("sigmas, lambda_max, stderr: need equal lengths >= 2")
+    order = np.argsort(s, kind="stable")
+    s, lam, e = s[order], lam[order], e[order]
+    positive = lam > 0
+    changes = int(np.count_nonzero(positive[1:] != positive[:-1]))
+    if not positive.any() or positive[-1]:
+        return Suppression(math.nan, math.nan, changes)
+    k = int(np.nonzero(positive)[0][-1])
+    sa, sb, la, lb, ea, eb = s[k], s[k + 1], lam[k], lam[k + 1], e[k], e[k + 1]
+    drop = la - lb
+    sigma = sa + (sb - sa) * la / drop
+    err = (sb - sa) / drop**2 * math.hypot(lb * ea, la * eb)
+    return Suppression(float(sigma), float(err), changes)
+
+
+def fall_after_peak(xs: ArrayLike, values: ArrayLike, errors: ArrayLike) -> dict[str, float]:
+    """Where a measure peaks along a parameter, and how significantly it falls after.
+
+    Returns the peak position and value, and the drop from the peak to the last point
+    (largest x), ``drop`` = v_peak - v_last with error sqrt(e_peak^2 + e_last^2) and
+    z = drop/error. A peak at the last point gives drop 0: no fall seen in the range.
+    """
+    x = np.asarray(xs, dtype=float).ravel()
+    v = np.asarray(values, dtype=float).ravel()
+    e = np.asarray(errors, dtype=float).ravel()
+    if not x.size == v.size == e.size or x.size == 0:
+        raise ValueError("xs, values, errors: need equal non-zero lengths")
+    order = np.argsort(x, kind="stable")
+    x, v, e = x[order], v[order], e[order]
+    k = int(np.nanargmax(v))
+    if k == x.size - 1:
+        return {
+            "x_peak": float(x[k]),
+            "peak": float(v[k]),
+            "drop": 0.0,
+            "drop_error": math.nan,
+            "z": 0.0,
+        }
+    drop = float(v[k] - v[-1])
+    err = float(math.hypot(e[k], e[-1]))
+    return {
+        "x_peak": float(x[k]),
+        "peak": float(v[k]),
+        "drop": drop,
+        "drop_error": err,
+        "z": drop / err if err > 0 else math.inf,
+    }
