@@ -16,11 +16,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# The default embedded sweep on this machine; results/ gets the zarr store and figures.
+# The default embedded sweeps on this machine; results/ gets the zarr stores and figures.
+# Rerunning after a crash or kill -9 computes only what is missing: holding the flock
+# proves no other `make run` is active here, so Snakemake's stale lock can go.
 run: $(STAMP)
-	$(BIN)/python -m snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete
-	$(BIN)/python -m snakemake --cores 1 --configfile $(CONFIG) --report results/report.html --quiet all
-	@$(BIN)/python -m lyap_core.cli where --configfile $(CONFIG)
+	@mkdir -p .snakemake; exec 9>.snakemake/make-run.lock; \
+	flock -n 9 || { echo "make run: another 'make run' is active in this directory" >&2; exit 1; }; \
+	$(BIN)/python -m snakemake --configfile $(CONFIG) --unlock --quiet all >/dev/null 2>&1; \
+	$(BIN)/python -m snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete \
+	&& $(BIN)/python -m snakemake --configfile $(CONFIG) --report results/report.html --quiet all \
+	&& echo "Report:  results/report.html"
 
 # Default suite (fast); slow science checks: `make test-slow`.
 test: $(STAMP)

@@ -1,0 +1,319 @@
+"""The labelled store of a sweep: xarray Datasets written atomically to zarr.
+
+Layout of a gathered store (``results/<sweep>/spectra.zarr``):
+
+* grid dimensions ``g, N, input_std, input_tau, seed`` (``input_tau`` only when the
+  sweep varies it; otherwise it is a scalar coordinate), each ascending;
+* ``i`` = 1..max m, the exponent index (exponents NaN beyond a point's m), with the
+  2-D coordinate ``rank(N, i) = (i - 1/2)/N`` (NaN for i > N);
+* ``snapshot`` and ``history_rank`` for the running estimates (convergence);
+* per point: the summary measures with standard errors, quality checks, and the full
+  parameters, warnings and provenance as JSON strings;
+* attributes: the sweep's resolved config and the provenance of the gather.
+
+A shard store holds the same variables along one ``point`` dimension. Stores are
+zarr format 3 with consolidated metadata (so ``xr.open_zarr(path)`` is quiet).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import uuid
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .measures import kaplan_yorke_dimension, ks_entropy
+from .provenance import provenance
+from .result import SpectrumResult
+from .sweep import GRID_DIMS
+
+FORMAT_VERSION = 1
+HISTORY_RANKS = (
+    0.0,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+)  # (i - 1)/(m - 1) of the exponents whose history is kept
+
+# name: (long_name, units); "{t}" is the time unit (tau or step).
+ATTRS = {
+    "g": ("coupling gain", "1"),
+    "N": ("network size", "1"),
+    "input_std": ("input standard deviation", "1"),
+    "input_tau": ("input correlation time", "{t}"),
+    "seed": ("network and trajectory seed", "1"),
+    "i": ("exponent index (1 = largest)", "1"),
+    "rank": ("rank coordinate (i - 1/2)/N", "1"),
+    "snapshot": ("index of the running estimate", "1"),
+    "history_rank": ("(i - 1)/(m - 1) of the exponent followed in history", "1"),
+    "exponents": ("Lyapunov exponents, descending", "1/{t}"),
+    "exponents_stderr": ("standard error of each exponent (time blocks)", "1/{t}"),
+    "lambda_max": ("largest Lyapunov exponent", "1/{t}"),
+    "lambda_max_stderr": ("standard error of lambda_max", "1/{t}"),
+    "kaplan_yorke_dimension": ("Kaplan-Yorke dimension D_KY", "1"),
+    "kaplan_yorke_dimension_stderr": ("standard error of D_KY (jackknife over blocks)", "1"),
+    "kaplan_yorke_per_n": ("D_KY / N", "1"),
+    "ks_entropy": ("Kolmogorov-Sinai entropy rate H (sum of positive exponents)", "nats/{t}"),
+    "ks_entropy_stderr": ("standard error of H (jackknife over blocks)", "nats/{t}"),
+    "ks_entropy_per_n": ("H / N", "nats/{t}"),
+    "sum_rule_residual": ("sum of exponents minus time-averaged divergence", "1/{t}"),
+    "mean_dphi2": ("<phi'(h)^2> on the attractor", "1"),
+    "wall_time": ("wall time of the point's computation", "s"),
+    "chaotic": ("lambda_max > max(3 stderr, 2e-3)", "1"),
+    "converged": ("lambda_max and D_KY stable over the second half of the run", "1"),
+    "max_condition_number": ("largest condition number of Q before a QR", "1"),
+    "brute_force_lambda_max": ("lambda_max from two nearby trajectories (NaN: not run)", "1/{t}"),
+    "history_time": ("accumulation time of the running estimate", "{t}"),
+    "history": ("running estimate of the exponents at history_rank", "1/{t}"),
+    "history_kaplan_yorke": ("running estimate of D_KY", "1"),
+    "history_ks_entropy": ("running estimate of H", "nats/{t}"),
+    "params": ("full parameters of the point (JSON)", ""),
+    "warnings": ("numerics warnings of the point (JSON list)", ""),
+    "point_provenance": ("versions, code version and date of the point's run (JSON)", ""),
+}
+# Variables that legitimately differ between two runs of the same sweep.
+RUN_DEPENDENT = ("wall_time", "point_provenance")
+_REQUIRED = ("exponents", "lambda_max", "kaplan_yorke_dimension", "ks_entropy", "params")
+
+
+class StoreError(ValueError):
+    """A store that is missing, unreadable, incomplete or not ours; names the path."""
+
+
+def _json(obj: Any) -> np.ndarray:
+    """A 0-d object array holding JSON text (zarr 3 variable-length string)."""
+    return np.array(json.dumps(obj, sort_keys=True, default=str), dtype=object)
+
+
+def _annotate(ds: xr.Dataset) -> xr.Dataset:
+    t = ds.attrs["time_unit"]
+    for name, var in ds.variables.items():
+        if name in ATTRS:
+            long_name, units = ATTRS[name]
+            var.attrs.update(long_name=long_name, units=units.format(t=t))
+    return ds
+
+
+def point_dataset(result: SpectrumResult) -> xr.Dataset:
+    """A rate-network point (a ``run_point`` result) as a Dataset.
+
+    Dimensions ``i`` and ``snapshot`` (and ``history_rank``); the grid values g, N,
+    input_std, input_tau and seed (from ``result.params``) as scalar coordinates.
+    """
+    p, m, n = result.params, result.m, result.n
+    hist = np.asarray(result.history, dtype=np.float64).reshape(-1, m)
+    complete = m == n
+    followed = [round(q * (m - 1)) for q in HISTORY_RANKS]
+    scalars = {
+        "lambda_max": result.lambda_max,
+        "lambda_max_stderr": result.lambda_max_stderr,
+        "kaplan_yorke_dimension": result.kaplan_yorke_dimension,
+        "kaplan_yorke_dimension_stderr": result.kaplan_yorke_dimension_stderr,
+        "kaplan_yorke_per_n": result.kaplan_yorke_per_n,
+        "ks_entropy": result.ks_entropy,
+        "ks_entropy_stderr": result.ks_entropy_stderr,
+        "ks_entropy_per_n": result.ks_entropy_per_n,
+        "sum_rule_residual": result.sum_rule_residual,
+        "mean_dphi2": result.diagnostics.get("mean_dphi2", math.nan),
+        "wall_time": result.wall_time.get("total", math.nan),
+        "max_condition_number": result.max_condition_number,
+        "brute_force_lambda_max": result.brute_force_lambda_max,
+    }
+    data = {k: ((), np.float64(v)) for k, v in scalars.items()}
+    data |= {
+        "chaotic": ((), np.bool_(result.chaotic)),
+        "converged": ((), np.bool_(result.converged)),
+        "exponents": ("i", np.asarray(result.exponents, dtype=np.float64)),
+        "exponents_stderr": ("i", np.asarray(result.stderr, dtype=np.float64)),
+        "history_time": ("snapshot", np.asarray(result.history_time, dtype=np.float64)),
+        "history": (("snapshot", "history_rank"), hist[:, followed]),
+        "history_kaplan_yorke": (
+            "snapshot",
+            np.array([kaplan_yorke_dimension(row, complete) for row in hist]),
+        ),
+        "history_ks_entropy": ("snapshot", np.array([ks_entropy(row) for row in hist])),
+        "params": ((), _json(p)),
+        "warnings": ((), _json(result.warnings)),
+        "point_provenance": ((), _json(result.provenance)),
+    }
+    coords = {
+        "g": float(p["g"]),
+        "N": int(n),
+        "input_std": float(p["input_std"]),
+        "input_tau": float(p["input_tau"]),
+        "seed": int(p["seed"]),
+        "i": np.arange(1, m + 1),
+        "snapshot": np.arange(hist.shape[0]),
+        "history_rank": np.array(HISTORY_RANKS),
+    }
+    attrs = {"time_unit": "tau" if result.continuous else "step"}
+    return _annotate(xr.Dataset(data, coords=coords, attrs=attrs))
+
+
+def _concat_points(parts: list[xr.Dataset]) -> xr.Dataset:
+    """Concatenate along ``point``, first padding ``i`` and ``snapshot`` with NaN.
+
+    Padding first matters: combining ragged spectra directly would concatenate along
+    ``i`` too and broadcast every other variable over it.
+    """
+    pad = {
+        "i": np.arange(1, max(p.sizes["i"] for p in parts) + 1),
+        "snapshot": np.arange(max(p.sizes["snapshot"] for p in parts)),
+    }
+    padded = [p.reindex(pad) for p in parts]
+    if "point" not in parts[0].dims:
+        padded = [p.expand_dims("point") for p in padded]
+        padded = [p.set_coords(list(GRID_DIMS)) for p in padded]
+    ds = xr.concat(
+        padded, dim="point", data_vars="all", coords="all", compat="equals", join="exact"
+    )
+    for name, var in ds.data_vars.items():
+        if "point" not in var.dims:
+            raise StoreError(f"combining points: variable {name} lost its point dimension")
+    return ds
+
+
+def shard_dataset(results: list[SpectrumResult]) -> xr.Dataset:
+    """The points of one shard along a ``point`` dimension."""
+    ds = _concat_points([r.to_dataset() for r in results])
+    ds.attrs.update(lyap_store="shard", lyap_store_version=FORMAT_VERSION)
+    return _annotate(ds)
+
+
+def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
+    """Chunks for reading: one (g, N) slab per chunk for the big variables, else whole."""
+    enc = {}
+    for name, var in ds.data_vars.items():
+        big = bool({"i", "snapshot"} & set(var.dims))
+        enc[name] = {
+            "chunks": tuple(1 if big and d in ("g", "N") else s for d, s in var.sizes.items())
+        }
+    return enc
+
+
+def write_zarr_atomic(ds: xr.Dataset, path: str | Path) -> None:
+    """Write ``ds`` to the zarr store ``path`` via a temporary sibling and a rename.
+
+    A reader (or a rerun after a kill) sees either no store or a complete one. An
+    existing store at ``path`` is replaced.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        with warnings.catch_warnings():
+            # Consolidated metadata is outside the zarr 3 spec; the per-array metadata is
+            # written too, and the consolidated copy spares readers a fallback warning.
+            warnings.filterwarnings("ignore", message="Consolidated metadata")
+            ds.drop_encoding().to_zarr(
+                tmp, mode="w-", zarr_format=3, consolidated=True, encoding=_encoding(ds)
+            )
+        if path.exists():
+            old = tmp.with_name(tmp.name.replace(".tmp-", ".old-"))
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def open_store(path: str | Path, kind: str = "spectra") -> xr.Dataset:
+    """Open a gathered (``kind="spectra"``) or shard store lazily, after checking it.
+
+    Raises
+    ------
+    StoreError
+        Naming the path, if the store is missing, unreadable, not a lyapunov-sweep
+        store of that kind, or lacks variables or points.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"{path}: no such store")
+    try:
+        ds = xr.open_zarr(path, consolidated=True)
+    except Exception:  # zarr raises many types for damaged metadata
+        try:  # not ours (no consolidated metadata), or damaged: diagnose below
+            ds = xr.open_zarr(path, consolidated=False)
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {exc}"
+            raise StoreError(f"{path}: not a readable zarr store ({why})") from None
+    found = ds.attrs.get("lyap_store")
+    if found != kind:
+        raise StoreError(
+            f"{path}: not a lyapunov-sweep {kind} store (attribute lyap_store = {found!r})"
+        )
+    missing = [v for v in _REQUIRED if v not in ds.variables]
+    if missing:
+        raise StoreError(f"{path}: corrupted: missing variable(s) {', '.join(missing)}")
+    try:
+        lam = ds["lambda_max"].values  # reads one chunk: catches damaged chunks early
+    except Exception as exc:  # decompression or I/O errors of any kind
+        raise StoreError(f"{path}: corrupted: cannot read lambda_max ({exc})") from None
+    lost = int(np.sum(~np.isfinite(lam)))
+    if lost:
+        raise StoreError(f"{path}: corrupted or incomplete: lambda_max missing at {lost} points")
+    return ds
+
+
+def gather(
+    shard_paths: Iterable[str | Path],
+    out: str | Path,
+    *,
+    sweep: str = "",
+    config: Mapping[str, Any] | None = None,
+) -> xr.Dataset:
+    """Combine shard stores into the sweep's gridded store, written atomically to ``out``.
+
+    Parameters
+    ----------
+    sweep : str
+        The sweep's name (stored as an attribute).
+    config : mapping, optional
+        The sweep's resolved configuration (stored as JSON in the ``config`` attribute).
+
+    Raises
+    ------
+    StoreError
+        If a shard is unusable, a point appears twice, or the grid has holes.
+    """
+    shards = [open_store(p, kind="shard").load().drop_encoding() for p in shard_paths]
+    if not shards:
+        raise StoreError(f"{out}: no shards to gather")
+    ds = _concat_points(shards)
+    index = ds.set_index(point=list(GRID_DIMS)).indexes["point"]
+    if not index.is_unique:
+        dup = index[index.duplicated()][0]
+        raise StoreError(f"{out}: point {dict(zip(GRID_DIMS, dup, strict=True))} appears twice")
+    ds = ds.set_index(point=list(GRID_DIMS)).unstack("point")
+    expected = math.prod(ds.sizes[d] for d in GRID_DIMS)
+    if expected != index.size:
+        raise StoreError(f"{out}: {index.size} points do not fill the {expected}-point grid")
+    ds = ds[[v for v in ATTRS if v in ds.data_vars]].transpose(*GRID_DIMS, ...)
+    if ds.sizes["input_tau"] == 1:
+        ds = ds.squeeze("input_tau")
+    i, n = ds["i"].values, ds["N"].values
+    rank = np.where(i[None, :] <= n[:, None], (i[None, :] - 0.5) / n[:, None], np.nan)
+    ds = ds.assign_coords(rank=(("N", "i"), rank))
+    ds.attrs = {
+        "lyap_store": "spectra",
+        "lyap_store_version": FORMAT_VERSION,
+        "sweep": sweep,
+        "time_unit": shards[0].attrs["time_unit"],
+        "config": json.dumps(config or {}, sort_keys=True, default=str),
+        **provenance(),
+    }
+    ds = _annotate(ds)
+    write_zarr_atomic(ds, out)
+    return ds
