@@ -11,7 +11,7 @@ figures can be redrawn without recomputing. One process, one BLAS thread.
 
 Scales: ``small`` takes ~10 minutes on one core (N <= 200), ``medium`` ~45 minutes (the
 numbers quoted in docs/results.md), ``paper`` roughly the cluster-scale grids of
-docs/paper_sweeps.yaml (thousands of core-hours: run those through the pipeline, and this
+config/paper.yaml (thousands of core-hours: run those through the pipeline, and this
 script for the claims the store cannot serve, e.g. ``--claims rmt_discrete``).
 """
 
