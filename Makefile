@@ -38,8 +38,8 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check lyap_core tests benchmarks workflow
-	$(BIN)/ruff format --check lyap_core tests benchmarks workflow
+	$(BIN)/ruff check lyap_core tests benchmarks workflow scripts
+	$(BIN)/ruff format --check lyap_core tests benchmarks workflow scripts
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
