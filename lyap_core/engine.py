@@ -30,6 +30,7 @@ import numpy as np
 from scipy.linalg import blas
 
 from .measures import participation_ratio
+from .params import steps_in
 from .qr import Orthonormalizer
 from .result import SpectrumResult, summarize
 
@@ -310,29 +311,23 @@ def lyapunov_spectrum(
 
     Times are in the system's units (``system.dt`` per step); each must be an
     integer multiple of ``system.dt`` (maps: dt = 1, times count steps), and t_sim
-    of t_ons. ``m`` defaults to the full spectrum. See :func:`run_engine` for the
-    rate-network path with checkpoints.
+    of t_ons. ``m`` defaults to the full spectrum. See :func:`lyap_core.point.run_point`
+    for the rate-network path with checkpoints.
     """
     dt = system.dt
-
-    def nsteps(name: str, t: float) -> int:
-        k = round(t / dt)
-        if k < 0 or abs(k * dt - t) > 1e-9 * max(1.0, abs(t)):
-            raise ValueError(f"{name}: must be a non-negative integer multiple of dt={dt}")
-        return k
-
-    per = nsteps("t_ons", t_ons)
+    per = steps_in("t_ons", t_ons, dt)
     if per < 1:
         raise ValueError(f"t_ons: must be >= dt={dt}, got {t_ons}")
-    n_ons = nsteps("t_sim", t_sim) // per
-    if n_ons < 1 or n_ons * per * dt != nsteps("t_sim", t_sim) * dt:
+    total = steps_in("t_sim", t_sim, dt)
+    if total < per or total % per:
         raise ValueError(f"t_sim: must be a positive integer multiple of t_ons={t_ons}")
+    n_ons = total // per
     cfg = EngineConfig(
         m=system.dim if m is None else m,
         steps_per_ons=per,
         n_ons=n_ons,
-        transient_steps=nsteps("t_transient", t_transient),
-        tangent_transient_steps=nsteps("t_transient_tangent", t_transient_tangent),
+        transient_steps=steps_in("t_transient", t_transient, dt),
+        tangent_transient_steps=steps_in("t_transient_tangent", t_transient_tangent, dt),
         n_blocks=n_blocks,
         n_history=n_history,
         qr=qr,

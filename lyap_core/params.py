@@ -29,8 +29,8 @@ def _is_num(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 
-def _steps(name: str, value: float, dt: float) -> int:
-    """value / dt as an integer step count, or ParamError."""
+def steps_in(name: str, value: float, dt: float) -> int:
+    """value / dt as an integer step count, or ParamError naming ``name``."""
     k = round(value / dt)
     if k < 0 or not math.isclose(k * dt, value, rel_tol=1e-9, abs_tol=1e-12):
         raise ParamError(f"{name}: must be a non-negative integer multiple of dt={dt}, got {value}")
@@ -108,7 +108,7 @@ class RunParams:
     def steps(self) -> dict[str, int]:
         """Integer step counts: per ONS, state transient, tangent transient, accumulation."""
         dt = self.step
-        per_ons = _steps("t_ons", self.t_ons, dt)
+        per_ons = steps_in("t_ons", self.t_ons, dt)
         n_ons = round(self.t_sim / self.t_ons)
         if not math.isclose(n_ons * self.t_ons, self.t_sim, rel_tol=1e-9):
             raise ParamError(
@@ -116,8 +116,8 @@ class RunParams:
             )
         return {
             "per_ons": per_ons,
-            "transient": _steps("t_transient", self.t_transient, dt),
-            "tangent_transient": _steps("t_transient_tangent", self.tangent_transient, dt),
+            "transient": steps_in("t_transient", self.t_transient, dt),
+            "tangent_transient": steps_in("t_transient_tangent", self.tangent_transient, dt),
             "n_ons": n_ons,
         }
 
