@@ -65,11 +65,16 @@ class Orthonormalizer:
 
         Sets ``last_log_cond`` to log(max R_ii / min R_ii), the observed condition
         number of Y before the QR (the quantity t_ONS must keep moderate).
+        Any memory layout is accepted; a non-Fortran Y is worked on in a Fortran
+        copy and written back (BLAS would otherwise update a hidden f2py copy).
         """
+        work = Y if Y.flags.f_contiguous else np.asfortranarray(Y)
         if self.method == "householder":
-            logr = householder_qr(Y)
+            logr = householder_qr(work)
         else:
-            logr = self._cholqr2(Y)
+            logr = self._cholqr2(work)
+        if work is not Y:
+            Y[...] = work
         self.last_log_cond = float(np.max(logr) - np.min(logr))
         return logr
 
