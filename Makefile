@@ -9,11 +9,11 @@ CONFIG ?= config/config.yaml
 
 .PHONY: run test test-slow test-all lint bench clean-results
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml workflow/pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . -e workflow
 	touch $(STAMP)
 
 # The default embedded sweeps on this machine; results/ gets the zarr stores and figures.

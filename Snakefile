@@ -10,7 +10,7 @@ See docs/pipeline.md.
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
-from lyap_core import plots, sweep
+from lyap_workflow import figures, sweep
 
 min_version("9.0")
 

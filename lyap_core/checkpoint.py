@@ -9,10 +9,7 @@ a kill at any moment leaves either the previous or the new checkpoint.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .engine import EngineState
+from .io import atomic_file, fingerprint
 
 FORMAT = "lyap-checkpoint-1"
 _ARRAYS = ("X", "log_sum", "block_sums", "block_steps", "diag_sum", "pca_s1", "pca_s2")
@@ -27,12 +25,6 @@ _ARRAYS = ("X", "log_sum", "block_sums", "block_steps", "diag_sum", "pca_s1", "p
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used (corrupt, foreign, or for other parameters)."""
-
-
-def fingerprint(params: dict[str, Any]) -> str:
-    """Stable hash of the parameters that determine the numbers."""
-    blob = json.dumps(params, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def _encode(obj: Any) -> Any:
@@ -71,16 +63,8 @@ def save_checkpoint(path: str | Path, state: EngineState, params: dict[str, Any]
     arrays["hist_values"] = np.asarray(state.hist_values).reshape(
         len(state.hist_values), state.log_sum.size
     )
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, __header__=np.array(json.dumps(header)), **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as fh:
+        np.savez(fh, __header__=np.array(json.dumps(header)), **arrays)
 
 
 def load_checkpoint(path: str | Path, params: dict[str, Any]) -> EngineState:

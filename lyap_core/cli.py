@@ -1,7 +1,11 @@
-"""The ``lyap`` command.
+"""``lyap spectrum``: one Lyapunov spectrum from the command line.
 
-``lyap spectrum ...``  one Lyapunov spectrum (human summary, ``--json``, ``--out run.zarr``)
-``lyap check STORE``   list the points of a sweep store that fail the quality checks
+``lyap spectrum ...``  human summary or ``--json``; ``--out run.zarr`` writes a store
+
+The installed ``lyap`` command is :mod:`lyap_workflow.cli`, which adds the sweep
+commands (``check``, ...) and the zarr writer behind ``--out``; this module is the
+numerics-only part (``python -m lyap_core spectrum ...`` works without the pipeline
+stack, except ``--out``).
 
 Bad arguments exit with status 2 and one line naming the argument and the allowed
 range, before any compute.
@@ -13,12 +17,14 @@ import argparse
 import json
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .checkpoint import CheckpointError
 from .engine import DivergenceError, NumericsWarning
 from .params import MODELS, PHIS, QR_METHODS, SCHEMES, ParamError, RunParams
+from .point import run_point
+from .result import SpectrumResult
 
 PROG = "lyap"
 
@@ -44,10 +50,21 @@ def _param_message(err: ParamError) -> str:
     return text
 
 
-def build_parser() -> argparse.ArgumentParser:
+def top_parser() -> tuple[argparse.ArgumentParser, Any]:
+    """The ``lyap`` parser and its subcommand registry (commands added by the callers)."""
     p = _Parser(prog=PROG, description="Lyapunov spectra of recurrent rate networks.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    return p, p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """``lyap`` with the ``spectrum`` command only."""
+    p, sub = top_parser()
+    add_spectrum(sub)
+    return p
+
+
+def add_spectrum(sub: Any) -> argparse.ArgumentParser:
+    """Register ``spectrum`` and its flags on a subcommand registry."""
     s = sub.add_parser("spectrum", help="compute one Lyapunov spectrum")
     d = RunParams()
     s.add_argument("--model", choices=MODELS, default=d.model)
@@ -129,11 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="one JSON object on stdout")
     s.add_argument("--out", default=None, help="also write the result to this zarr store")
     s.add_argument("--quiet", action="store_true", help="no progress bar or warnings")
-
-    c = sub.add_parser("check", help="list points of a sweep store failing quality checks")
-    c.add_argument("store", help="path to a spectra.zarr store")
-    c.add_argument("--json", action="store_true", help="JSON list on stdout")
-    return p
+    return s
 
 
 def params_from_args(a: argparse.Namespace) -> RunParams:
@@ -205,8 +218,12 @@ def _progress(quiet: bool):
     return cb, bar
 
 
-def cmd_spectrum(a: argparse.Namespace) -> int:
-    from .point import run_point
+# writes a result to a zarr store: provided by the workflow package (the pipeline stack)
+ZarrWriter = Callable[[SpectrumResult, str], None]
+
+
+def cmd_spectrum(a: argparse.Namespace, write_zarr: ZarrWriter | None = None) -> int:
+    """Run ``lyap spectrum``; ``write_zarr`` handles ``--out`` (None: refuse it)."""
 
     try:
         params = params_from_args(a)
@@ -215,6 +232,12 @@ def cmd_spectrum(a: argparse.Namespace) -> int:
         return 2
     if a.out is not None and not str(a.out).endswith(".zarr"):
         sys.stderr.write(f"{PROG}: error: --out: must be a path ending in .zarr, got {a.out}\n")
+        return 2
+    if a.out is not None and write_zarr is None:
+        sys.stderr.write(
+            f"{PROG}: error: --out: writing a zarr store needs the lyap_workflow package "
+            "(pip install ./workflow); use --json\n"
+        )
         return 2
     if a.checkpoint_interval < 0:
         sys.stderr.write(f"{PROG}: error: --checkpoint-interval: must be >= 0\n")
@@ -246,9 +269,7 @@ def cmd_spectrum(a: argparse.Namespace) -> int:
             if issubclass(w.category, NumericsWarning):
                 sys.stderr.write(f"{PROG}: warning: {w.message}\n")
     if a.out is not None:
-        from .store import write_zarr_atomic
-
-        write_zarr_atomic(res.to_dataset(), a.out)
+        write_zarr(res, a.out)
     if a.json:
         sys.stdout.write(json.dumps(res.summary()) + "\n")
     else:
@@ -256,29 +277,8 @@ def cmd_spectrum(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check(a: argparse.Namespace) -> int:
-    from .quality import check_store
-    from .store import StoreError
-
-    try:
-        failures = check_store(a.store)
-    except StoreError as err:
-        sys.stderr.write(f"{PROG}: error: {err}\n")
-        return 2
-    if a.json:
-        sys.stdout.write(json.dumps(failures) + "\n")
-    else:
-        for f in failures:
-            sys.stdout.write(f"{f['point']}: {'; '.join(f['reasons'])}\n")
-        sys.stdout.write(f"{len(failures)} point(s) fail the quality checks\n")
-    return 1 if failures else 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
-    if a.command == "spectrum":
-        return cmd_spectrum(a)
-    return cmd_check(a)
+    return cmd_spectrum(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .io import jsonable, provenance
 from .measures import kaplan_yorke_dimension, ks_entropy, pca_dimension
-from .provenance import provenance
 
 COND_WARN = 1e5  # observed cond(Q) before a QR above this: t_ONS too long
 CHAOS_ABS = 2e-3  # lambda_max must exceed this (1/tau or 1/step) and 3 stderr to count as chaotic
@@ -68,30 +68,10 @@ class SpectrumResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready dict (arrays as lists, NaN as None)."""
-
-        def clean(v: Any) -> Any:
-            if isinstance(v, np.ndarray):
-                return [clean(x) for x in v.tolist()]
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            if isinstance(v, list | tuple):
-                return [clean(x) for x in v]
-            if isinstance(v, float | np.floating) and not math.isfinite(v):
-                return None
-            if isinstance(v, np.generic):
-                return v.item()
-            return v
-
         d = {k: v for k, v in asdict(self).items() if k not in ("history", "block_means")}
         d["kaplan_yorke_per_n"] = self.kaplan_yorke_per_n
         d["ks_entropy_per_n"] = self.ks_entropy_per_n
-        return clean(d)
-
-    def to_dataset(self):  # -> xarray.Dataset (xarray imported lazily: core stays numpy-only)
-        """This result as an ``xarray.Dataset`` (see :func:`lyap_core.store.point_dataset`)."""
-        from .store import point_dataset
-
-        return point_dataset(self)
+        return jsonable(d)
 
 
 def _jackknife(values: np.ndarray) -> float:

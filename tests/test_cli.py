@@ -111,9 +111,14 @@ def test_console_script_no_progress_when_not_a_tty():
 
 
 def test_out_writes_zarr(tmp_path, capsys):
+    """The installed `lyap` (lyap_workflow.cli) writes --out stores; the core CLI refuses."""
     xr = pytest.importorskip("xarray")
+    from lyap_workflow.cli import main as lyap_main
+
     out = tmp_path / "run.zarr"
-    assert main([*SMALL, "--out", str(out), "--json"]) == 0
+    assert main([*SMALL, "--out", str(out), "--json"]) == 2
+    assert "--out" in capsys.readouterr().err and not out.exists()
+    assert lyap_main([*SMALL, "--out", str(out), "--json"]) == 0
     ds = xr.open_zarr(out)
     js = json.loads(capsys.readouterr().out)
     np.testing.assert_array_equal(ds["exponents"].values[:30], js["exponents"])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_pipeline import snakemake, workflow_copy
 
-from lyap_core.store import open_store
+from lyap_workflow.store import open_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 TARGET = ["results/ci/spectra.zarr", "--cores", "1", "--configfile", "config/ci.yaml"]

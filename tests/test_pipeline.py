@@ -21,9 +21,9 @@ import yaml
 from snakemake.utils import validate
 
 from lyap_core import run_point
-from lyap_core.plots import FIGURES
-from lyap_core.store import RUN_DEPENDENT, open_store
-from lyap_core.sweep import plan
+from lyap_workflow.figures import FIGURES
+from lyap_workflow.store import RUN_DEPENDENT, open_store
+from lyap_workflow.sweep import plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"

@@ -6,11 +6,11 @@ import warnings
 import pytest
 
 import lyap_core as lc
-from lyap_core.cli import main
-from lyap_core.quality import check_store, point_failures
+from lyap_workflow.cli import main
+from lyap_workflow.quality import check_store, point_failures
 
 xr = pytest.importorskip("xarray")
-store = pytest.importorskip("lyap_core.store")
+store = pytest.importorskip("lyap_workflow.store")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Grid expansion, sharding and running points on dask (lyap_core.sweep)."""
+"""Grid expansion, sharding and running points on dask (lyap_workflow.sweep)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import yaml
 from snakemake.utils import validate
 
 from lyap_core import RunParams, run_point
-from lyap_core.sweep import (
+from lyap_workflow.sweep import (
     BLAS_ENV,
     ConfigError,
     Point,

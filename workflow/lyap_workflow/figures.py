@@ -15,14 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # headless (cluster login nodes): before anything imports pyplot
+# Figure objects, never pyplot: no global backend is chosen (headless on cluster login
+# nodes, and importing this module leaves a notebook's inline backend alone).
+from matplotlib.figure import Figure
 
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from .theory.rmt import ginibre_discrete  # noqa: E402
+from lyap_core.theory.rmt import ginibre_discrete
 
 if TYPE_CHECKING:
     import xarray as xr

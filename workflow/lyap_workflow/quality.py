@@ -19,6 +19,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .store import open_store
+
 SUM_RULE_PER_EXPONENT = 1e-3
 COND_LIMIT = 1e5
 REL_STDERR = 0.2
@@ -80,11 +82,9 @@ def check_store(path: str | Path) -> list[dict[str, Any]]:
 
     Raises
     ------
-    lyap_core.store.StoreError
+    lyap_workflow.store.StoreError
         For a missing, damaged or foreign store.
     """
-    from .store import open_store  # xarray only where stores are read
-
     ds = open_store(path)
     names = [v for v in QUALITY_VARS if v in ds.variables]
     dims = [d for d in ds[names].dims if d not in _POINT_DIMS_EXCLUDED]

@@ -17,7 +17,6 @@ zarr format 3 with consolidated metadata (so ``xr.open_zarr(path)`` is quiet).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -30,10 +29,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .measures import kaplan_yorke_dimension, ks_entropy
-from .provenance import provenance
-from .result import SpectrumResult
-from .sweep import GRID_DIMS
+from lyap_core.io import canonical_json, provenance
+from lyap_core.measures import kaplan_yorke_dimension, ks_entropy
+from lyap_core.result import SpectrumResult
+
+# The grid dimensions of every gathered store, in order (the store layout owns them).
+GRID_DIMS = ("g", "N", "input_std", "input_tau", "seed")
 
 FORMAT_VERSION = 1
 HISTORY_RANKS = (
@@ -91,7 +92,7 @@ class StoreError(ValueError):
 
 def _json(obj: Any) -> np.ndarray:
     """A 0-d object array holding JSON text (zarr 3 variable-length string)."""
-    return np.array(json.dumps(obj, sort_keys=True, default=str), dtype=object)
+    return np.array(canonical_json(obj), dtype=object)
 
 
 def _annotate(ds: xr.Dataset) -> xr.Dataset:
@@ -184,7 +185,7 @@ def _concat_points(parts: list[xr.Dataset]) -> xr.Dataset:
 
 def shard_dataset(results: list[SpectrumResult]) -> xr.Dataset:
     """The points of one shard along a ``point`` dimension."""
-    ds = _concat_points([r.to_dataset() for r in results])
+    ds = _concat_points([point_dataset(r) for r in results])
     ds.attrs.update(lyap_store="shard", lyap_store_version=FORMAT_VERSION)
     return _annotate(ds)
 
@@ -311,7 +312,7 @@ def gather(
         "lyap_store_version": FORMAT_VERSION,
         "sweep": sweep,
         "time_unit": shards[0].attrs["time_unit"],
-        "config": json.dumps(config or {}, sort_keys=True, default=str),
+        "config": canonical_json(config or {}),
         **provenance(),
     }
     ds = _annotate(ds)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import itertools
 import json
 import math
@@ -34,13 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import CheckpointError
-from .coupling import load_coupling
-from .params import ParamError, RunParams, params_dict
-from .point import run_point
-from .result import SpectrumResult
+from lyap_core.checkpoint import CheckpointError
+from lyap_core.coupling import load_coupling
+from lyap_core.io import fingerprint
+from lyap_core.params import ParamError, RunParams, params_dict
+from lyap_core.point import run_point
+from lyap_core.result import SpectrumResult
 
-GRID_DIMS = ("g", "N", "input_std", "input_tau", "seed")
+from .store import GRID_DIMS, shard_dataset, write_zarr_atomic
+
 _FIELD = {"g": "g", "N": "n", "input_std": "input_std", "input_tau": "input_tau", "seed": "seed"}
 MODEL_KEYS = ("model", "phi", "connectivity", "k", "coupling", "autapses")
 # Every variable through which a BLAS/OpenMP library picks its thread count.
@@ -269,8 +270,7 @@ def _check_sweep(name: str, sweep: Mapping[str, Any]) -> None:
 
 
 def _shard_name(points: Sequence[Point]) -> str:
-    blob = json.dumps([p.spec() for p in points], sort_keys=True).encode()
-    return f"{points[0].index:05d}_{hashlib.sha256(blob).hexdigest()[:10]}"
+    return f"{points[0].index:05d}_{fingerprint([p.spec() for p in points], 10)}"
 
 
 def plan_shards(name: str, sweep: Mapping[str, Any], points: Sequence[Point]) -> list[Shard]:
@@ -556,7 +556,6 @@ def run_shard(
     execution : mapping
         The sweep's ``execution`` settings (``checkpoint_interval`` and ``dask``).
     """
-    from .store import shard_dataset, write_zarr_atomic
 
     out, checkpoint_dir = Path(out), Path(checkpoint_dir)
     with _exclusive(checkpoint_dir.with_name(checkpoint_dir.name + ".lock"), log):

@@ -1,4 +1,4 @@
-"""Paths and job sizes of the planned shards (``PLAN``, from lyap_core.sweep.plan)."""
+"""Paths and job sizes of the planned shards (``PLAN``, from lyap_workflow.sweep.plan)."""
 
 import math
 
@@ -58,5 +58,5 @@ def shard_mem_mb(wildcards):
 
 def sweep_outputs(name):
     return [f"results/{name}/spectra.zarr"] + [
-        f"results/{name}/figures/{fig}.{ext}" for fig in plots.FIGURES for ext in ("png", "pdf")
+        f"results/{name}/figures/{fig}.{ext}" for fig in figures.FIGURES for ext in ("png", "pdf")
     ]

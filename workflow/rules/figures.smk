@@ -9,9 +9,9 @@ rule figures:
                 caption=f"../report/{name}.rst",
                 category="{sweep}",
             )
-            for name in plots.FIGURES
+            for name in figures.FIGURES
         ],
-        [f"results/{{sweep}}/figures/{name}.pdf" for name in plots.FIGURES],
+        [f"results/{{sweep}}/figures/{name}.pdf" for name in figures.FIGURES],
     log:
         "results/{sweep}/logs/figures.log",
     resources:

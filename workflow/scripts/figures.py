@@ -1,13 +1,13 @@
-"""Draw a sweep's figures from its gathered store alone (lyap_core.plots.make_figures)."""
+"""Draw a sweep's figures from its gathered store alone (lyap_core.figures.make_figures)."""
 
 # ruff: noqa: F821 - `snakemake` is injected by Snakemake's `script:` directive
 
 from contextlib import redirect_stderr
 from pathlib import Path
 
-from lyap_core import plots, store
+from lyap_workflow import figures, store
 
 if __name__ == "__main__":
     with open(snakemake.log[0], "w") as log, redirect_stderr(log):
         ds = store.open_store(snakemake.input[0])
-        plots.make_figures(ds, Path(snakemake.output[0]).parent)
+        figures.make_figures(ds, Path(snakemake.output[0]).parent)

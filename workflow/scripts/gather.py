@@ -1,10 +1,10 @@
-"""Gather a sweep's shards into results/<sweep>/spectra.zarr (lyap_core.store.gather)."""
+"""Gather a sweep's shards into results/<sweep>/spectra.zarr (lyap_workflow.store.gather)."""
 
 # ruff: noqa: F821 - `snakemake` is injected by Snakemake's `script:` directive
 
 from contextlib import redirect_stderr
 
-from lyap_core import store
+from lyap_workflow import store
 
 if __name__ == "__main__":
     with open(snakemake.log[0], "w") as log, redirect_stderr(log):

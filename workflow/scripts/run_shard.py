@@ -1,10 +1,10 @@
-"""Compute one shard of a sweep into its zarr store (lyap_core.sweep.run_shard)."""
+"""Compute one shard of a sweep into its zarr store (lyap_workflow.sweep.run_shard)."""
 
 # ruff: noqa: F821 - `snakemake` is injected by Snakemake's `script:` directive
 
 from pathlib import Path
 
-from lyap_core import sweep
+from lyap_workflow import sweep
 
 # dask's worker processes re-import this module without Snakemake's `snakemake` object.
 if __name__ == "__main__":
