@@ -16,8 +16,8 @@ Standard errors of single runs come from time blocks (``SpectrumResult.stderr``,
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
@@ -28,21 +28,18 @@ from .measures import point_symmetry, rank_coordinate
 
 __all__ = [
     "Extrapolation",
-    "MeasureSummary",
-    "RealisationSummary",
+    "RealisationStats",
     "SizeDeviation",
     "Suppression",
     "attractor_dphi_samples",
     "chaos_suppression_sigma",
-    "combine_realisations",
     "fall_after_peak",
     "finite_size_extrapolation",
     "pair_half_sums",
     "rank_binned_deviation",
-    "realisation_summary",
+    "realisation_stats",
     "size_invariance_deviation",
     "spectra_on_common_rank",
-    "summarise_values",
     "symmetry_centre",
     "symmetry_deviation",
     "symmetry_vs",
@@ -50,133 +47,101 @@ __all__ = [
 
 
 # -- realisations ---------------------------------------------------------------------------
-def combine_realisations(
-    exponents: ArrayLike, stderr: ArrayLike | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over realisations of one quantity (or spectrum) and its standard error.
+@dataclass(frozen=True)
+class RealisationStats:
+    """Realisation (seed) statistics of one quantity, chaotic-only and over all.
 
-    For k realisations with values v_s and time-block errors e_s,
+    Arrays have the shape of one realisation's value (0-d for a scalar measure);
+    ``n_*`` count the realisations that entered each element (finite values only).
+    ``mean``/``se`` are over the chaotic realisations, ``mean_all``/``se_all`` over all.
+    ``fraction_chaotic_se`` is the binomial standard error sqrt(p (1 - p) / n).
+    """
+
+    mean: np.ndarray
+    se: np.ndarray
+    n_chaotic: np.ndarray
+    mean_all: np.ndarray
+    se_all: np.ndarray
+    n_all: np.ndarray
+    fraction_chaotic: np.ndarray
+    fraction_chaotic_se: np.ndarray
+
+
+def _mean_and_error(v: np.ndarray, e: np.ndarray | None, use: np.ndarray) -> tuple:
+    """The estimator of :func:`realisation_stats` over the rows where ``use`` is True."""
+    ok = use & np.isfinite(v)
+    k = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, v, 0.0).sum(axis=0) / k
+        spread = np.where(ok, (v - mean) ** 2, 0.0).sum(axis=0) / (k - 1) / k
+        spread = np.where(k > 1, spread, np.nan)
+        if e is None:
+            floor = np.full_like(mean, np.nan)
+        else:
+            floor = np.where(ok, e * e, 0.0).sum(axis=0) / k**2
+            floor = np.where(np.all(np.isfinite(e) | ~ok, axis=0), floor, np.nan)
+    var = np.fmax(spread, floor)  # fmax: a NaN term (k = 1, or no block errors) drops out
+    mean = np.where(k > 0, mean, np.nan)
+    return mean, np.sqrt(np.where(k > 0, var, np.nan)), k
+
+
+def realisation_stats(
+    values: ArrayLike, stderr: ArrayLike | None = None, chaotic: ArrayLike | None = None
+) -> RealisationStats:
+    """Mean over realisations and its standard error: the one estimator of the project.
+
+    For the k realisations s = 1..k (chaotic ones, or all) with finite values v_s and
+    time-block standard errors e_s,
 
     .. math:: \\bar v = \\frac1k \\sum_s v_s, \\qquad
-              \\mathrm{se}^2 = \\max\\!\\left(\\frac{s^2}{k},\\;
-              \\frac{1}{k^2}\\sum_s e_s^2\\right),
+              \\mathrm{se}^2 = \\max\\!\\left(\\frac{1}{k}\\,\\frac{\\sum_s (v_s -
+              \\bar v)^2}{k - 1},\\;\\frac{1}{k^2}\\sum_s e_s^2\\right).
 
-    s^2 the sample variance over realisations. The spread s^2 already contains the
-    time noise of each run (and the quenched variability of the network); the second
-    term is the time noise alone, a floor the spread of a few realisations can fall
-    below by chance. With k = 1 the result is the single run with its own error.
+    The first term is the spread over realisations; it already contains each run's time
+    noise and the quenched variability of the network. The second is the time noise
+    alone, a floor that the spread of a few realisations can fall below by chance. With
+    k = 1 the error is that run's own e_1 (NaN without block errors); with k = 0 the
+    mean is NaN. Non-finite values (NaN padding of a partial spectrum, a failed point)
+    are left out element by element. Chaotic and non-chaotic realisations (fixed points,
+    limit cycles) are never averaged silently: both means are returned, with the counts
+    and the fraction of chaotic realisations p = k_chaotic / k_all, se sqrt(p (1-p)/k_all).
 
     Parameters
     ----------
-    exponents : array, shape (k, ...) or (k,)
-        One row per realisation.
+    values : array, shape (k, ...)
+        One row per realisation (a scalar measure, a spectrum, binned deviations...).
     stderr : array of the same shape, optional
-        Time-block standard errors of the rows (floor omitted when ``None``).
+        Time-block standard errors of the rows.
+    chaotic : array of bool, broadcastable to ``values`` (e.g. shape (k,) or (k, 1...)), optional
+        Which realisations are chaotic (``SpectrumResult.chaotic``); default: all.
 
     Returns
     -------
-    mean, se : ndarray
-        Shape of one row.
+    RealisationStats
     """
-    v = np.asarray(exponents, dtype=float)
+    v = np.asarray(values, dtype=float)
     if v.ndim == 0 or v.shape[0] == 0:
-        raise ValueError("exponents: need at least one realisation (rows)")
-    k = v.shape[0]
-    mean = v.mean(axis=0)
-    var = v.var(axis=0, ddof=1) / k if k > 1 else np.zeros_like(mean)
+        raise ValueError("values: need at least one realisation (rows)")
+    e = None
     if stderr is not None:
         e = np.asarray(stderr, dtype=float)
         if e.shape != v.shape:
-            raise ValueError(f"stderr: shape {e.shape} differs from exponents {v.shape}")
-        var = np.maximum(var, np.sum(e * e, axis=0) / k**2)
-    elif k == 1:
-        var = np.full_like(mean, np.nan)
-    return mean, np.sqrt(var)
-
-
-@dataclass(frozen=True)
-class MeasureSummary:
-    """One measure over realisations: all of them, and the chaotic ones only.
-
-    ``*_sem`` is the standard error of the mean over realisations (NaN for fewer than
-    two); ``*_n`` the number of realisations averaged (finite values only).
-    """
-
-    all_mean: float
-    all_sem: float
-    all_n: int
-    chaotic_mean: float
-    chaotic_sem: float
-    chaotic_n: int
-
-
-@dataclass(frozen=True)
-class RealisationSummary:
-    """Realisation statistics of a set of runs at one parameter point.
-
-    ``chaotic_fraction_err`` is the binomial standard error sqrt(p (1 - p) / n).
-    """
-
-    n: int
-    n_chaotic: int
-    chaotic_fraction: float
-    chaotic_fraction_err: float
-    measures: dict[str, MeasureSummary] = field(default_factory=dict)
-
-
-def _mean_sem(v: np.ndarray) -> tuple[float, float, int]:
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return math.nan, math.nan, 0
-    sem = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
-    return float(v.mean()), sem, int(v.size)
-
-
-def summarise_values(values: ArrayLike, chaotic: ArrayLike) -> MeasureSummary:
-    """Mean +- standard error of one measure over all and over chaotic realisations.
-
-    Both are returned so that chaotic and non-chaotic realisations (fixed points and
-    limit cycles, common near the onset at finite N) are never averaged silently.
-    """
-    v = np.asarray(values, dtype=float).ravel()
-    c = np.asarray(chaotic, dtype=bool).ravel()
-    if v.shape != c.shape:
-        raise ValueError(f"chaotic: {c.size} flags for {v.size} values")
-    a = _mean_sem(v)
-    ch = _mean_sem(v[c])
-    return MeasureSummary(a[0], a[1], a[2], ch[0], ch[1], ch[2])
-
-
-def _field(result: Any, name: str) -> Any:
-    """Attribute of a SpectrumResult or key of its summary() dict."""
-    return result[name] if isinstance(result, Mapping) else getattr(result, name)
-
-
-def realisation_summary(
-    results: Iterable[Any],
-    measures: Sequence[str] = ("lambda_max", "kaplan_yorke_per_n", "ks_entropy_per_n"),
-) -> RealisationSummary:
-    """Fraction of chaotic realisations and the mean of each measure, all and chaotic-only.
-
-    Parameters
-    ----------
-    results : iterable of SpectrumResult or of their ``summary()`` dicts
-        Runs that differ only in their seeds. A run counts as chaotic by its own
-        ``chaotic`` flag (lambda_max above 3 standard errors and 2e-3).
-    measures : names of scalar fields
-        Summarised with :func:`summarise_values`.
-    """
-    rs = list(results)
-    if not rs:
-        raise ValueError("results: need at least one run")
-    chaotic = np.array([bool(_field(r, "chaotic")) for r in rs])
-    n, k = chaotic.size, int(chaotic.sum())
-    p = k / n
-    out = {}
-    for name in measures:
-        vals = [_field(r, name) for r in rs]
-        out[name] = summarise_values([math.nan if v is None else v for v in vals], chaotic)
-    return RealisationSummary(n, k, p, math.sqrt(p * (1.0 - p) / n), out)
+            raise ValueError(f"stderr: shape {e.shape} differs from values {v.shape}")
+    if chaotic is None:
+        c = np.ones(v.shape, dtype=bool)
+    else:
+        c = np.asarray(chaotic, dtype=bool)
+        c = c.reshape(c.shape + (1,) * (v.ndim - c.ndim))
+        try:
+            c = np.broadcast_to(c, v.shape)
+        except ValueError:
+            raise ValueError(f"chaotic: shape {c.shape} does not fit values {v.shape}") from None
+    mean, se, k = _mean_and_error(v, e, c)
+    mean_all, se_all, k_all = _mean_and_error(v, e, np.ones_like(c))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / k_all
+        p_se = np.sqrt(p * (1.0 - p) / k_all)
+    return RealisationStats(mean, se, k, mean_all, se_all, k_all, p, p_se)
 
 
 # -- size invariance ------------------------------------------------------------------------
@@ -254,7 +219,7 @@ def size_invariance_deviation(
               \\sigma_{ab}(x) = \\sqrt{e_a(x)^2 + e_b(x)^2},
 
     with lambda and e from :func:`spectra_on_common_rank` (use errors that contain the
-    realisation spread, e.g. from :func:`combine_realisations`).
+    realisation spread, e.g. from :func:`realisation_stats`).
 
     Parameters
     ----------

@@ -1,7 +1,5 @@
 """lyap_core.analysis on constructed inputs with known answers (no simulations)."""
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
@@ -10,59 +8,67 @@ from lyap_core.measures import rank_coordinate
 
 
 # -- realisations ---------------------------------------------------------------------------
-def test_combine_realisations_mean_and_spread():
+def test_realisation_stats_mean_spread_and_time_noise_floor():
     v = np.array([[1.0, 2.0], [3.0, 2.0], [5.0, 2.0]])
     e = np.full_like(v, 0.1)
-    mean, se = an.combine_realisations(v, e)
-    np.testing.assert_allclose(mean, [3.0, 2.0])
+    s = an.realisation_stats(v, e)
+    np.testing.assert_allclose(s.mean, [3.0, 2.0])
     # column 0: spread s^2/k = 4/3 dominates; column 1: no spread, floor sqrt(3*0.01)/3
-    np.testing.assert_allclose(se, [np.sqrt(4.0 / 3.0), np.sqrt(0.03) / 3.0])
+    np.testing.assert_allclose(s.se, [np.sqrt(4.0 / 3.0), np.sqrt(0.03) / 3.0])
+    np.testing.assert_array_equal(s.n_all, [3, 3])
 
 
-def test_combine_realisations_single_run_keeps_its_error_or_nan():
-    mean, se = an.combine_realisations([[0.5, -1.0]], [[0.01, 0.02]])
-    np.testing.assert_allclose(se, [0.01, 0.02])
-    _, se = an.combine_realisations([0.5])
-    assert np.isnan(se)
+def test_realisation_stats_single_run_keeps_its_error_or_nan():
+    s = an.realisation_stats([[0.5, -1.0]], [[0.01, 0.02]])
+    np.testing.assert_allclose(s.se, [0.01, 0.02])
+    assert np.isnan(an.realisation_stats([0.5]).se)
     with pytest.raises(ValueError, match="stderr"):
-        an.combine_realisations([[1.0, 2.0]], [[0.1]])
+        an.realisation_stats([[1.0, 2.0]], [[0.1]])
+    with pytest.raises(ValueError, match="chaotic"):
+        an.realisation_stats([[1.0, 2.0], [1.0, 2.0]], chaotic=[True, False, True])
 
 
-def test_combine_realisations_error_is_calibrated():
+def test_realisation_stats_error_is_calibrated():
     """Over many synthetic sets of 5 realisations the mean lies within 1 se ~68% of the time."""
     rng = np.random.default_rng(1)
     sets = 1.0 + 0.3 * rng.standard_normal((4000, 5))
-    hits = [abs(an.combine_realisations(s)[0] - 1.0) <= an.combine_realisations(s)[1] for s in sets]
+    s = an.realisation_stats(sets.T)  # one column per synthetic set
+    hits = np.abs(s.mean - 1.0) <= s.se
     # Student t with 4 dof: P(|t| <= 1) = 0.626; binomial sd of the fraction 0.008
     assert abs(np.mean(hits) - 0.626) < 0.03
 
 
-def test_summarise_values_keeps_chaotic_and_all_apart():
-    s = an.summarise_values([0.2, 0.4, -0.1, 0.0], [True, True, False, False])
-    assert s.all_n == 4 and s.chaotic_n == 2
-    assert s.all_mean == pytest.approx(0.125)
-    assert s.chaotic_mean == pytest.approx(0.3)
-    assert s.chaotic_sem == pytest.approx(0.1)  # sd 0.1414 / sqrt(2)
+def test_realisation_stats_keeps_chaotic_and_all_apart_and_counts_them():
+    s = an.realisation_stats([0.2, 0.4, -0.1, 0.0], chaotic=[True, True, False, False])
+    assert (int(s.n_all), int(s.n_chaotic)) == (4, 2)
+    assert s.mean_all == pytest.approx(0.125)
+    assert s.mean == pytest.approx(0.3)
+    assert s.se == pytest.approx(0.1)  # sd 0.1414 / sqrt(2)
+    assert s.fraction_chaotic == pytest.approx(0.5)
+    assert s.fraction_chaotic_se == pytest.approx(np.sqrt(0.25 / 4))
+    none = an.realisation_stats([0.1, -0.3], chaotic=[False, False])
+    assert int(none.n_chaotic) == 0 and np.isnan(none.mean) and np.isnan(none.se)
 
 
-def test_realisation_summary_objects_dicts_and_missing_values():
-    runs = [
-        SimpleNamespace(
-            chaotic=True, lambda_max=0.2, kaplan_yorke_per_n=0.1, ks_entropy_per_n=0.01
-        ),
-        SimpleNamespace(chaotic=False, lambda_max=-0.3, kaplan_yorke_per_n=0.0, ks_entropy_per_n=0),
-        {"chaotic": True, "lambda_max": 0.4, "kaplan_yorke_per_n": None, "ks_entropy_per_n": 0.03},
-    ]
-    s = an.realisation_summary(runs)
-    assert (s.n, s.n_chaotic) == (3, 2)
-    assert s.chaotic_fraction == pytest.approx(2 / 3)
-    assert s.chaotic_fraction_err == pytest.approx(np.sqrt(2 / 9 / 3))
-    lm = s.measures["lambda_max"]
-    assert lm.all_mean == pytest.approx(0.1) and lm.chaotic_mean == pytest.approx(0.3)
-    d = s.measures["kaplan_yorke_per_n"]  # None (JSON NaN) is dropped, and counted as such
-    assert (d.all_n, d.chaotic_n) == (2, 1) and np.isnan(d.chaotic_sem)
-    none = an.realisation_summary(runs[1:2])
-    assert none.n_chaotic == 0 and np.isnan(none.measures["lambda_max"].chaotic_mean)
+def test_realisation_stats_drops_missing_values_per_element():
+    # a spectrum padded with NaN (m < i) and one failed realisation (all NaN)
+    v = np.array([[1.0, 0.5, np.nan], [3.0, 1.5, np.nan], [np.nan, np.nan, np.nan]])
+    s = an.realisation_stats(v, chaotic=np.array([True, True, False]))
+    np.testing.assert_allclose(s.mean[:2], [2.0, 1.0])
+    np.testing.assert_array_equal(s.n_chaotic, [2, 2, 0])
+    np.testing.assert_array_equal(s.n_all, [2, 2, 0])
+    assert np.isnan(s.mean[2])
+    np.testing.assert_allclose(s.fraction_chaotic[:2], [1.0, 1.0])
+
+
+def test_realisation_stats_chaotic_flags_broadcast_over_grid_dimensions():
+    # 2 seeds x 2 grid points x 3 exponents; seed 1 is chaotic at point 0 only
+    v = np.arange(12.0).reshape(2, 2, 3)
+    c = np.array([[True, True], [True, False]])
+    s = an.realisation_stats(v, chaotic=c)
+    np.testing.assert_allclose(s.mean[0], (v[0, 0] + v[1, 0]) / 2)
+    np.testing.assert_allclose(s.mean[1], v[0, 1])
+    np.testing.assert_allclose(s.mean_all[1], (v[0, 1] + v[1, 1]) / 2)
 
 
 # -- size invariance ------------------------------------------------------------------------

@@ -133,10 +133,15 @@ def test_lambda_max_approaches_mean_field_as_n_grows(g3_runs):
     target = dmft_continuous(3.0).lambda_max
     dist, err = [], []
     for n in G3_SIZES:
-        s = an.realisation_summary(g3_runs[n]).measures["lambda_max"]
-        assert s.chaotic_n >= 2, (n, s)
-        dist.append(target - s.chaotic_mean)
-        err.append(s.chaotic_sem)
+        runs = g3_runs[n]
+        s = an.realisation_stats(
+            [r.lambda_max for r in runs],
+            [r.lambda_max_stderr for r in runs],
+            chaotic=[r.chaotic for r in runs],
+        )
+        assert s.n_chaotic >= 2, (n, s)
+        dist.append(target - float(s.mean))
+        err.append(float(s.se))
     dist, err = np.array(dist), np.array(err)
     assert np.all(dist > 0), dist  # finite networks lie below the N -> infinity value
     assert np.all(np.diff(dist) < 0), dist
@@ -149,10 +154,11 @@ def test_point_symmetry_of_the_ensemble_within_error_bars(g3_runs):
     """Half-sum deviations averaged over realisations (N = 200) vanish within 4 s.e.
 
     The error combines time noise and the spread over realisations
-    (:func:`lyap_core.analysis.combine_realisations`).
+    (:func:`lyap_core.analysis.realisation_stats`).
     """
     runs = [r for r in g3_runs[200] if r.chaotic]
     assert len(runs) >= 4
     bins = [an.symmetry_deviation(r.exponents, r.block_means, -1.0)["bins"] for r in runs]
-    mean, se = an.combine_realisations([b["mean"] for b in bins], [b["stderr"] for b in bins])
+    s = an.realisation_stats([b["mean"] for b in bins], [b["stderr"] for b in bins])
+    mean, se = s.mean, s.se
     assert np.all(np.abs(mean) <= 4 * se), (mean, se)

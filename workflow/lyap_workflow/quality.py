@@ -4,12 +4,14 @@ Each point of a gathered store carries its own quality variables; a point fails 
 
 - ``sum_rule``: |sum of exponents − <divergence>| / m > ``SUM_RULE_PER_EXPONENT``
   (mean exponent off: integrator error, Euler bias, or unresolved bottom of the spectrum);
-- ``conditioning``: cond(Q) before a QR exceeded ``COND_LIMIT`` (t_ons too long);
-- ``precision``: relative standard error of lambda_max > ``REL_STDERR`` (when
-  |lambda_max| > 2e-3, i.e. not a zero exponent) or of D_KY > ``REL_STDERR``;
+- ``conditioning``: cond(Q) before a QR exceeded ``T_ONS_WARN_COND`` (t_ons too long);
+- ``precision``: relative standard error of lambda_max > ``REL_STDERR_MAX`` (when
+  |lambda_max| > ``CHAOS_ABS``, i.e. not a zero exponent) or of D_KY > ``REL_STDERR_MAX``;
 - ``convergence``: the running lambda_max or D_KY still drifting (``converged`` false);
 - ``brute_force``: the two-trajectory lambda_max disagrees with the QR one by more than
   max(5 s.e., 10 %, 0.01) (when it was computed).
+
+All thresholds are those of :mod:`lyap_core.thresholds`.
 """
 
 from __future__ import annotations
@@ -19,11 +21,18 @@ import math
 from pathlib import Path
 from typing import Any
 
+from lyap_core.thresholds import (
+    BRUTE_FORCE_ABS,
+    BRUTE_FORCE_REL,
+    BRUTE_FORCE_Z,
+    CHAOS_ABS,
+    REL_STDERR_MAX,
+    SUM_RULE_PER_EXPONENT,
+    T_ONS_WARN_COND,
+)
+
 from .store import open_store
 
-SUM_RULE_PER_EXPONENT = 1e-3
-COND_LIMIT = 1e5
-REL_STDERR = 0.2
 _POINT_DIMS_EXCLUDED = ("i", "snapshot", "history_rank")
 
 
@@ -41,23 +50,25 @@ def point_failures(q: dict[str, Any]) -> list[str]:
     if math.isfinite(res) and abs(res) / m > SUM_RULE_PER_EXPONENT:
         reasons.append(f"sum_rule: residual {res:.3g} over {m} exponents")
     cond = _num(q, "max_condition_number")
-    if math.isfinite(cond) and cond > COND_LIMIT:
+    if math.isfinite(cond) and cond > T_ONS_WARN_COND:
         reasons.append(
-            f"conditioning: cond(Q) reached {cond:.3g} (> {COND_LIMIT:g}); shorten t_ons"
+            f"conditioning: cond(Q) reached {cond:.3g} (> {T_ONS_WARN_COND:g}); shorten t_ons"
         )
     lam, se = _num(q, "lambda_max"), _num(q, "lambda_max_stderr")
-    if abs(lam) > 2e-3 and math.isfinite(se) and se / abs(lam) > REL_STDERR:
-        reasons.append(f"precision: lambda_max {lam:.4g} ± {se:.2g} (> {REL_STDERR:.0%})")
+    if abs(lam) > CHAOS_ABS and math.isfinite(se) and se / abs(lam) > REL_STDERR_MAX:
+        reasons.append(f"precision: lambda_max {lam:.4g} ± {se:.2g} (> {REL_STDERR_MAX:.0%})")
     d, dse = (
         _num(q, "kaplan_yorke_dimension"),
         _num(q, "kaplan_yorke_dimension_stderr"),
     )
-    if d > 0 and math.isfinite(dse) and dse / d > REL_STDERR:
-        reasons.append(f"precision: D_KY {d:.4g} ± {dse:.2g} (> {REL_STDERR:.0%})")
+    if d > 0 and math.isfinite(dse) and dse / d > REL_STDERR_MAX:
+        reasons.append(f"precision: D_KY {d:.4g} ± {dse:.2g} (> {REL_STDERR_MAX:.0%})")
     if not bool(q.get("converged", True)):
         reasons.append("convergence: running lambda_max/D_KY still drifting; lengthen t_sim")
     bf = _num(q, "brute_force_lambda_max")
-    if math.isfinite(bf) and abs(bf - lam) > max(5 * se, 0.1 * abs(lam), 0.01):
+    if math.isfinite(bf) and abs(bf - lam) > max(
+        BRUTE_FORCE_Z * se, BRUTE_FORCE_REL * abs(lam), BRUTE_FORCE_ABS
+    ):
         reasons.append(f"brute_force: two-trajectory lambda_max {bf:.4g} vs {lam:.4g}")
     return reasons
 
