@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas, lapack
 
-COND_LIMIT = 1e7  # CholeskyQR2 is backward stable below ~u^-1/2
+from .thresholds import CHOLQR2_MAX_COND
 
 
 def householder_qr(Y: np.ndarray) -> np.ndarray:
@@ -81,7 +81,7 @@ class Orthonormalizer:
     def _cholqr2(self, Y: np.ndarray) -> np.ndarray:
         # R = R2 R1 (both upper triangular), so log|R_ii| = log R1_ii + log R2_ii.
         logr = self._chol_pass(Y)
-        if logr is None or np.max(logr) - np.min(logr) > np.log(COND_LIMIT):
+        if logr is None or np.max(logr) - np.min(logr) > np.log(CHOLQR2_MAX_COND):
             # Too ill-conditioned for Cholesky: Householder on what we have.
             self.fallbacks += 1
             return householder_qr(Y) if logr is None else logr + householder_qr(Y)

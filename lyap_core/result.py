@@ -10,9 +10,7 @@ import numpy as np
 
 from .io import jsonable, provenance
 from .measures import kaplan_yorke_dimension, ks_entropy, pca_dimension
-
-COND_WARN = 1e5  # observed cond(Q) before a QR above this: t_ONS too long
-CHAOS_ABS = 2e-3  # lambda_max must exceed this (1/tau or 1/step) and 3 stderr to count as chaotic
+from .thresholds import CHAOS_ABS, CHAOS_Z, T_ONS_WARN_COND
 
 
 @dataclass
@@ -163,7 +161,7 @@ def summarize(system: Any, cfg: Any, state: Any, params: dict[str, Any]) -> Spec
     )
     warns = []
     max_cond = float(np.exp(state.max_log_cond))
-    if max_cond > COND_WARN or state.qr_fallbacks:
+    if max_cond > T_ONS_WARN_COND or state.qr_fallbacks:
         warns.append(
             f"t_ons: Q reached condition number {max_cond:.3g} before a QR "
             f"({state.qr_fallbacks} Householder fallbacks); shorten t_ons"
@@ -200,7 +198,7 @@ def summarize(system: Any, cfg: Any, state: Any, params: dict[str, Any]) -> Spec
         qr_fallbacks=int(state.qr_fallbacks),
         steps_per_ons=int(state.steps_per_ons),
         converged=bool(conv),
-        chaotic=bool(lam[0] > max(3 * lmax_se, CHAOS_ABS)),
+        chaotic=bool(lam[0] > max(CHAOS_Z * lmax_se, CHAOS_ABS)),
         wall_time={**state.wall, "total": float(sum(state.wall.values()))},
         params=dict(params),
         provenance=provenance(),
