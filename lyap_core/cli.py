@@ -101,7 +101,7 @@ def add_spectrum(sub: Any) -> argparse.ArgumentParser:
         "--input-tau",
         type=float,
         default=d.input_tau,
-        help="input correlation time (0: white noise)",
+        help="input correlation time of the OU input (> 0 when --input-std > 0)",
     )
     s.add_argument("--coupling", default=None, help="coupling matrix file (.npy or .npz)")
     s.add_argument(

@@ -75,6 +75,7 @@ class EngineState:
     steps_per_ons: int = 0  # fixed for the accumulation; may be adapted in the tangent transient
     n_ons: int = 0  # ONS intervals in the accumulation (adaptive t_ONS keeps their product)
     max_growth: float = 0.0  # largest log-cond growth per step seen in the tangent transient
+    div_first: float = float("nan")  # divergence at the first accumulation step (trapezoid rule)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,13 @@ class Benettin:
         self.progress, self.on_boundary = progress, on_boundary
         self.ortho = Orthonormalizer(cfg.m, cfg.qr)
         self.ortho.fallbacks = state.qr_fallbacks
-        self._has_div = hasattr(system, "divergence")
+        # a costly divergence (Euler's determinant) only serves the full spectrum's sum rule
+        self._has_div = hasattr(system, "divergence") and (
+            cfg.m == system.dim or not getattr(system, "divergence_is_costly", False)
+        )
+        self._trapezoid = bool(system.continuous) and not getattr(
+            system, "divergence_is_exact", False
+        )
         self._has_diag = hasattr(system, "diagnostics")
 
     # -- helpers --------------------------------------------------------------------------
@@ -239,7 +246,10 @@ class Benettin:
             for _ in range(per):
                 x = X[:, 0]
                 if self._has_div:
-                    s.div_sum += sysm.divergence(x)
+                    d = sysm.divergence(x)
+                    if np.isnan(s.div_first):
+                        s.div_first = d
+                    s.div_sum += d
                 if self._has_diag:
                     d = sysm.diagnostics(x)
                     s.diag_sum = d if s.diag_sum is None else s.diag_sum + d
@@ -264,6 +274,11 @@ class Benettin:
                 s.hist_time.append(t)
                 s.hist_values.append(np.sort(s.log_sum / t)[::-1])
             self._boundary()
+        if self._has_div and self._trapezoid:
+            # trapezoid rule for the flow's integral of tr D: the left-point sum is only
+            # first order in dt when tr D varies (autapses), the trapezoid reaches the
+            # integrator's floor; applied once, when the accumulation completes.
+            s.div_sum += 0.5 * (sysm.divergence(X[:, 0]) - s.div_first)
         s.phase = "done"
 
     def _pca_sample(self, x: np.ndarray) -> None:

@@ -81,10 +81,14 @@ class OUInput(_RandomInput):
 
 
 class WhiteInput(_RandomInput):
-    """White-noise input of intensity ``std``: I dt = std dW (the tau_in -> 0 limit).
+    """White-noise input of *intensity* ``std``: I dt = std dW (units 1/sqrt(tau)).
 
-    Integrated by Euler–Maruyama as an additive increment std*sqrt(dt)*xi after the
-    deterministic step (as in the authors' code); std has units 1/sqrt(tau).
+    ``std`` here is not a standard deviation: white noise has none. This is the
+    tau -> 0 limit of OU input at fixed intensity, i.e. of stationary std
+    std / sqrt(2 tau); at fixed stationary std that limit is no input, which is why
+    :class:`lyap_core.RunParams` refuses ``input_tau = 0`` and this class is only
+    built explicitly. Integrated by Euler–Maruyama as an additive increment
+    std*sqrt(dt)*xi after the deterministic step (as in the authors' code).
     """
 
     additive = True
@@ -116,11 +120,20 @@ def make_input(
     n_points: int,
     rng: np.random.Generator,
 ) -> InputProcess:
-    """The input process for a model: none (std = 0), OU (tau > 0), white (tau = 0), i.i.d."""
+    """The input process of stationary std ``std``: none (0), OU (continuous), i.i.d. (discrete).
+
+    Raises
+    ------
+    ValueError
+        For continuous time with ``tau = 0`` (white noise has no stationary std;
+        build :class:`WhiteInput` of a given intensity explicitly).
+    """
     if std == 0:
         return InputProcess()
     if not continuous:
         return GaussianStepInput(n, std, rng)
     if tau == 0:
-        return WhiteInput(n, std, dt, rng)
+        raise ValueError(
+            "input_tau: must be > 0 when input_std > 0 (white noise has no stationary std)"
+        )
     return OUInput(n, std, tau, dt, n_points, rng)

@@ -155,8 +155,34 @@ class RateNetwork:
         self.advance(X, ns=1)
 
     # -- sum rule and diagnostics ---------------------------------------------------------
+    @property
+    def divergence_is_exact(self) -> bool:
+        """Whether the sum over steps of :meth:`divergence` is the sum rule exactly.
+
+        True for maps and Euler (the one-step map's log|det| depends on h_k alone);
+        False for RK4, whose target is a quadrature of tr D (the engine applies the
+        trapezoid end correction).
+        """
+        return self.scheme != "rk4"
+
+    @property
+    def divergence_is_costly(self) -> bool:
+        """Euler's target is an N x N determinant per step (only worth it for full spectra)."""
+        return self.scheme == "euler"
+
     def divergence(self, h: np.ndarray) -> float:
-        """tr D(h) = -N + sum_i J_ii phi'(h_i) (flow), or log|det D(h)| (map)."""
+        """Sum-rule integrand: sum_i lambda_i = <divergence> along the trajectory.
+
+        RK4: tr D(h) = -N + sum_i J_ii phi'(h_i) (the flow's, in 1/tau).
+        Euler: log|det((1 - dt) I + dt J diag phi'(h))| / dt, the exact log-volume
+        growth of the Euler map per unit time (its trace expansion has an O(dt) bias).
+        Map: log|det J| + sum_i log phi'(h_i) per step (-inf where phi' = 0).
+        """
+        if self.scheme == "euler":
+            M = (self.J.toarray() if self.sparse else self.J) * self.nl.dphi(h)[None, :]
+            M *= self.dt
+            M[np.diag_indices_from(M)] += 1.0 - self.dt
+            return log_abs_det(M) / self.dt
         if self.continuous:
             if not self.has_diag:
                 return -float(self.dim)

@@ -49,6 +49,13 @@ class RunParams:
     that fixed value); ``bootstrap > 0`` replaces batch-means standard errors by a
     bootstrap over the time blocks with that many resamples.
 
+    Input: ``input_std`` is always a stationary standard deviation, of an
+    Ornstein–Uhlenbeck process with correlation time ``input_tau`` > 0 (continuous
+    time) or of i.i.d. Gaussian steps (discrete time). White noise has no stationary
+    std, so ``input_tau = 0`` with ``input_std > 0`` is refused (at fixed std the
+    tau -> 0 limit of OU is no input at all); white noise of a given intensity is
+    available through :class:`lyap_core.inputs.WhiteInput`.
+
     Seeds: ``seed`` feeds four independent streams (network, initial condition,
     initial orthonormal system, input); each can be pinned separately with
     ``seed_network``/``seed_init``/``seed_onb``/``seed_input`` to separate quenched
@@ -184,6 +191,11 @@ class RunParams:
         number("g", 0.0, strict=False)
         number("input_std", 0.0, strict=False)
         number("input_tau", 0.0, strict=False)
+        if self.model == "continuous" and self.input_std > 0 and self.input_tau == 0:
+            raise ParamError(
+                "input_tau: must be > 0 when input_std > 0 (input_std is the stationary std "
+                "of OU input; white noise, input_tau = 0, has none), got 0"
+            )
         if not isinstance(self.autapses, bool):
             raise ParamError(f"autapses: must be true or false, got {self.autapses!r}")
         if self.model == "discrete":

@@ -137,7 +137,9 @@ def summarize(system: Any, cfg: Any, state: Any, params: dict[str, Any]) -> Spec
         v = np.array([f(x) for x in reps])
         return float(np.std(v, ddof=1)) if np.all(np.isfinite(v)) else float("nan")
 
-    target = state.div_sum / state.n_samples if state.n_samples else float("nan")
+    # div_first stays NaN when no divergence was sampled (none, or too costly for m < N)
+    sampled = state.n_samples and not math.isnan(state.div_first)
+    target = state.div_sum / state.n_samples if sampled else float("nan")
     residual = float(np.sum(lam) - target) if complete and math.isfinite(target) else float("nan")
     diagnostics = {}
     if state.diag_sum is not None:
@@ -161,10 +163,18 @@ def summarize(system: Any, cfg: Any, state: Any, params: dict[str, Any]) -> Spec
     )
     warns = []
     max_cond = float(np.exp(state.max_log_cond))
-    if max_cond > T_ONS_WARN_COND or state.qr_fallbacks:
+    # one step between QRs is the shortest possible t_ons (maps): nothing to shorten, and
+    # the Householder fallback is backward stable at any condition number
+    if (max_cond > T_ONS_WARN_COND or state.qr_fallbacks) and state.steps_per_ons > 1:
         warns.append(
             f"t_ons: Q reached condition number {max_cond:.3g} before a QR "
             f"({state.qr_fallbacks} Householder fallbacks); shorten t_ons"
+        )
+    if target == -math.inf:
+        warns.append(
+            "phi: phi'(h) = 0 on part of the trajectory (e.g. relu below threshold): the map "
+            "is singular there, the bottom exponents are -inf (the values reported for them "
+            "are round-off) and the sum rule has no finite target"
         )
     if not conv:
         warns.append(

@@ -36,24 +36,97 @@ def test_continuous_zero_diagonal_mean_exponent_is_minus_one():
     assert r.exponents.mean() == pytest.approx(-1.0, abs=1e-5)  # RK4 at dt = 0.1
 
 
-def test_continuous_autapses_sum_rule_tracks_trace():
-    r = lc.run_point(_p(autapses=True))
-    assert r.sum_rule_target != -50.0  # the diagonal contributes <sum J_ii phi'(h_i)>
-    assert abs(r.sum_rule_residual) < 1e-4 * abs(r.sum_rule_target)
+def _decaying_autapse_run(dt: float) -> lc.SpectrumResult:
+    """tr D = -N + sum_i J_ii phi'(h_i) sweeps from ~-N to -N + tr J along a smooth decay."""
+    n = 20
+    J = lc.gaussian_coupling(n, 0.5, np.random.default_rng(0), autapses=True) + 0.4 * np.eye(n)
+    p = lc.RunParams(
+        n=n, g=0.5, autapses=True, dt=dt, t_sim=10.0, t_transient=0.0, t_transient_tangent=0.0
+    )
+    return lc.run_point(p, J=J, x0=np.full(n, 4.0))
 
 
-def test_rk4_order_on_a_chaotic_network():
-    """Halving dt shrinks the RK4 sum-rule bias ~16x (fourth order), Euler's ~2x."""
-    res = {}
-    for scheme in ("rk4", "euler"):
-        res[scheme] = [
-            abs(lc.run_point(_p(dt=dt, scheme=scheme, t_sim=30)).sum_rule_residual)
-            for dt in (0.1, 0.05)
-        ]
-    ratio_rk4 = res["rk4"][0] / res["rk4"][1]
-    ratio_euler = res["euler"][0] / res["euler"][1]
-    assert 12 < ratio_rk4 < 21, ratio_rk4
-    assert 1.6 < ratio_euler < 2.5, ratio_euler
+def test_autapse_sum_rule_target_is_a_trapezoid_quadrature():
+    """The RK4 target integrates tr D with the trapezoid rule, not a left-point sum.
+
+    The left-point sum is off by (dt/2T)(tr D(end) - tr D(start)) ~ 0.039 here, first
+    order in dt (measured before the fix: 3.87e-2, 1.93e-2 at dt = 0.1, 0.05). The
+    trapezoid rule leaves the Euler–Maclaurin term dt^2/(12 T) * (change of d/dt tr D),
+    measured 8.8e-6 and 1.3e-6: the bound 1e-4 is 400x below the left-point error.
+    """
+    coarse, fine = (_decaying_autapse_run(dt) for dt in (0.1, 0.05))
+    assert coarse.sum_rule_target != -20.0  # the diagonal moves the target
+    assert abs(fine.sum_rule_residual) < 1e-4, fine.sum_rule_residual
+    # second order at least (the left-point sum halves: ratio 2.0)
+    assert abs(coarse.sum_rule_residual / fine.sum_rule_residual) > 3.5
+
+
+def test_euler_sum_rule_target_is_the_euler_maps_log_det():
+    """Euler exponents sum to <log|det((1 - dt) I + dt J diag phi')|>/dt to round-off.
+
+    (Before the fix the target was the flow's trace -N: residual -2.20 at dt = 0.1.)
+    """
+    r = lc.run_point(_p(g=5.0, seed=0, scheme="euler", dt=0.1))
+    assert r.sum_rule_target < -50.5  # not the flow's -N
+    assert abs(r.sum_rule_residual) < 1e-11 * abs(r.sum_rule_target), r.sum_rule_residual
+    # a partial spectrum skips the N x N determinant per step: no target at all
+    part = lc.run_point(_p(g=5.0, seed=0, scheme="euler", dt=0.1, m=5))
+    assert np.isnan(part.sum_rule_target) and np.isnan(part.sum_rule_residual)
+
+
+def test_discrete_full_spectrum_does_not_ask_to_shorten_one_step_t_ons():
+    """One step between QRs cannot be shortened: no t_ons warning, though cond(Q) is huge.
+
+    (Before the fix: 't_ons: Q reached condition number 5.34e+08 ... shorten t_ons'.)
+    Negative control: five steps per QR on the same map still warns.
+    """
+    p = lc.RunParams(model="discrete", n=100, g=3.0, t_sim=300.0, t_transient=100.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = lc.run_point(p)
+    assert r.max_condition_number > 1e5 and r.steps_per_ons == 1
+    assert not [w for w in caught if "t_ons" in str(w.message)]
+    assert abs(r.sum_rule_residual) < 1e-10 * abs(r.sum_rule_target)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lc.run_point(p.replace(t_ons=5.0))
+    assert [w for w in caught if "shorten t_ons" in str(w.message)]
+
+
+def test_discrete_relu_singular_map_is_reported():
+    """phi' = 0 makes the map singular: the user is told, instead of a silent -inf/NaN."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = lc.run_point(_p(model="discrete", phi="relu", g=2.0, t_sim=50, t_transient=10))
+    assert r.sum_rule_target == -np.inf and np.isnan(r.sum_rule_residual)
+    assert any("phi'(h) = 0" in str(w.message) and "-inf" in str(w.message) for w in caught)
+    assert not [w for w in caught if "t_ons" in str(w.message)]
+    # a smooth phi on the same network: no such message
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lc.run_point(_p(model="discrete", phi="tanh", g=2.0, t_sim=50, t_transient=10))
+    assert not [w for w in caught if "phi'(h) = 0" in str(w.message)]
+
+
+@pytest.mark.parametrize(("scheme", "order"), [("rk4", 4), ("euler", 1)])
+def test_integrator_order_of_the_exponents_on_a_chaotic_network(chaotic, scheme, order):
+    """Finite-time exponents from one attractor state and frame converge at the scheme's order.
+
+    Over T = 4 (chaos amplifies the dt^p trajectory error only by ~e^(lambda T) ~ 2.6) the
+    full spectrum at dt and dt/2 differs by C dt^p: the ratio of successive differences
+    estimates 2^p. Measured log2 ratios at the finest pair: 4.06 (RK4), 1.32 (Euler);
+    the check allows the order +- 0.5 (a third- or fifth-order RK4 bug fails it).
+    """
+    c = chaotic("continuous")
+    lam = {}
+    for dt in (0.05, 0.025, 0.0125):
+        q = c.params.replace(
+            dt=dt, scheme=scheme, t_sim=4.0, t_ons=0.5, t_transient=0.0, t_transient_tangent=0.0
+        )
+        lam[dt] = lc.run_point(q, x0=c.x).exponents
+    coarse = np.max(np.abs(lam[0.05] - lam[0.025]))
+    fine = np.max(np.abs(lam[0.025] - lam[0.0125]))
+    assert abs(np.log2(coarse / fine) - order) < 0.5, (coarse, fine)
 
 
 def test_fixed_point_spectrum_is_that_of_the_numerical_map():
@@ -79,35 +152,54 @@ def test_fixed_point_spectrum_is_that_of_the_numerical_map():
     assert np.max(np.abs(expect - np.sort(mu.real)[::-1])) < 1e-4
 
 
-def test_t_ons_independence():
-    a = lc.run_point(_p(t_ons=0.5))
-    b = lc.run_point(_p(t_ons=2.0))
-    # The accumulated product is the same: far tighter than the error bars.
-    np.testing.assert_allclose(a.exponents, b.exponents, atol=1e-8)
-    assert np.all(np.abs(a.exponents - b.exponents) < a.stderr + 1e-12)
+def test_t_ons_independence(chaotic):
+    """The accumulated product does not depend on where the QRs fall (chaotic network).
+
+    The state path is the same bits for any t_ons, and the frame converges to the same
+    backward Lyapunov vectors: measured max difference 7e-13 at T = 200, 1e4 below the
+    time noise (s.e. ~0.02); a t_ons-dependent bug (a lost or doubled log R) is O(0.1).
+    """
+    c = chaotic("continuous")
+    a = lc.run_point(c.params.replace(t_ons=0.5))
+    b = lc.run_point(c.params.replace(t_ons=2.0))
+    np.testing.assert_allclose(a.exponents, b.exponents, rtol=0, atol=1e-9)
+    assert a.exponents.tobytes() != c.result.exponents.tobytes()  # not one cached run
 
 
-def test_same_seeds_identical_bits_and_streams_are_independent():
-    a, b = lc.run_point(_p()), lc.run_point(_p())
-    assert a.exponents.tobytes() == b.exponents.tobytes()
-    assert a.stderr.tobytes() == b.stderr.tobytes()
+@pytest.mark.parametrize("kind", ["continuous", "discrete"])
+def test_same_seeds_identical_bits_and_streams_are_independent(chaotic, kind):
+    """On a chaotic network any nondeterminism would be amplified ~e^(lambda T) ~ e^70."""
+    c = chaotic(kind)
+    a = lc.run_point(c.params)
+    assert a.exponents.tobytes() == c.result.exponents.tobytes()
+    assert a.stderr.tobytes() == c.result.stderr.tobytes()
+    assert a.kaplan_yorke_dimension == c.result.kaplan_yorke_dimension
     # pinning the network seed keeps J while the trajectory changes
-    p1, p2 = _p(seed=1), _p(seed=2, seed_network=1)
-    np.testing.assert_array_equal(lc.build_coupling(p1), lc.build_coupling(p2))
-    c = lc.run_point(p2)
-    assert c.exponents.tobytes() != a.exponents.tobytes()
+    p2 = c.params.replace(seed=c.params.seed + 1, seed_network=c.params.seed)
+    np.testing.assert_array_equal(lc.build_coupling(c.params), lc.build_coupling(p2))
+    b = lc.run_point(p2)
+    assert np.all(b.exponents != a.exponents)
+    # ... and only the init stream moves it: a pinned init and onb seed gives the same bits
+    p3 = p2.replace(seed_init=c.params.seed, seed_onb=c.params.seed)
+    assert lc.run_point(p3).exponents.tobytes() == a.exponents.tobytes()
 
 
-def test_partial_spectrum_matches_top_of_full():
-    full = lc.run_point(_p())
-    part = lc.run_point(_p(m=10))
+def test_partial_spectrum_matches_top_of_full(chaotic):
+    """Top m of a chaotic network's spectrum: same state path, frames that converge.
+
+    The two runs start from different random frames, so the leading exponents differ by
+    the frames' O(1/T) transient, not by time noise (measured: at most 0.4 s.e.).
+    """
+    c = chaotic("continuous")
+    full = c.result
+    part = lc.run_point(c.params.replace(m=10))
     assert part.exponents.shape == (10,) and part.m == 10
-    assert np.all(np.abs(part.exponents - full.exponents[:10]) < 3 * full.stderr[:10])
+    assert np.all(np.abs(part.exponents - full.exponents[:10]) < 2 * full.stderr[:10])
+    assert part.kaplan_yorke_dimension == pytest.approx(full.kaplan_yorke_dimension, abs=0.3)
     assert np.isnan(part.sum_rule_residual)
     # D_KY beyond m is unknown for a partial spectrum that never turns negative
-    top3 = lc.run_point(_p(m=2))
-    if np.all(np.cumsum(top3.exponents) >= 0):
-        assert np.isnan(top3.kaplan_yorke_dimension)
+    top2 = lc.run_point(c.params.replace(m=2))
+    assert np.all(np.cumsum(top2.exponents) >= 0) and np.isnan(top2.kaplan_yorke_dimension)
 
 
 def test_size_invariance_on_rank_axis():
@@ -134,12 +226,19 @@ def test_sparse_network_runs_and_obeys_sum_rule():
     assert r.exponents.mean() == pytest.approx(-1.0, abs=1e-5)
 
 
-def test_sparse_and_dense_same_matrix_same_exponents():
-    p = _p(connectivity="sparse", k=10, n=40)
-    J = lc.build_coupling(p)
-    a = lc.run_point(p, J=J)
-    b = lc.run_point(p, J=J.toarray())
-    np.testing.assert_allclose(a.exponents, b.exponents, atol=1e-9)
+def test_sparse_and_dense_same_matrix_same_exponents(chaotic):
+    """Same J as CSR and dense, from one attractor state, over T = 40.
+
+    The two products round differently; chaos amplifies that by ~e^(0.19 * 50) ~ 1e4, so
+    1e-9 still holds (measured 3e-14); a wrong sparse product is off by O(0.1).
+    """
+    c = chaotic("sparse")
+    J = c.J
+    assert sp.issparse(J) and np.all(np.diff(J.indptr) == 20)
+    q = c.params.replace(t_sim=40.0, t_transient=0.0)
+    a = lc.run_point(q, J=J, x0=c.x)
+    b = lc.run_point(q, J=J.toarray(), x0=c.x)
+    np.testing.assert_allclose(a.exponents, b.exponents, rtol=0, atol=1e-9)
 
 
 def test_user_coupling_file(tmp_path):
@@ -154,10 +253,26 @@ def test_user_coupling_file(tmp_path):
 def test_input_reduces_nothing_in_jacobian_but_changes_trajectory():
     a = lc.run_point(_p())
     b = lc.run_point(_p(input_std=0.5, input_tau=1.0))
-    w = lc.run_point(_p(input_std=0.5, input_tau=0.0))
     assert b.exponents.mean() == pytest.approx(-1.0, abs=1e-5)  # sum rule holds with input
-    assert w.exponents.mean() == pytest.approx(-1.0, abs=1e-5)
     assert a.exponents.tobytes() != b.exponents.tobytes()
+    # white noise of intensity 0.5 (explicit: RunParams refuses input_tau = 0)
+    p = _p()
+    white = lc.WhiteInput(p.n, 0.5, p.step, np.random.default_rng(3))
+    net = lc.RateNetwork(lc.build_coupling(p), dt=p.step, inputs=white)
+    w = lc.lyapunov_spectrum(
+        net, np.random.default_rng(1).standard_normal(p.n), t_ons=1.0, t_sim=50.0, t_transient=20.0
+    )
+    assert w.exponents.mean() == pytest.approx(-1.0, abs=1e-5)
+
+
+def test_white_noise_input_std_is_refused_with_one_line():
+    """input_std is a stationary std; white noise (input_tau = 0) has none: refused by name."""
+    with pytest.raises(lc.ParamError, match=r"^input_tau: must be > 0 when input_std > 0"):
+        _p(input_std=0.5, input_tau=0.0)
+    _p(input_std=0.0, input_tau=0.0)  # no input: nothing to mean
+    _p(model="discrete", input_std=0.5, input_tau=0.0)  # i.i.d. steps: tau unused
+    with pytest.raises(ValueError, match="input_tau"):
+        lc.make_input(3, 0.5, 0.0, continuous=True, dt=0.1, n_points=3, rng=None)
 
 
 def test_strong_input_suppresses_chaos():
