@@ -4,10 +4,10 @@ import json
 import warnings
 
 import pytest
-
-import lyap_core as lc
 from lyap_workflow.cli import main
 from lyap_workflow.quality import check_store, point_failures
+
+import lyap_core as lc
 
 xr = pytest.importorskip("xarray")
 store = pytest.importorskip("lyap_workflow.store")
@@ -76,3 +76,28 @@ def test_point_failures_reasons():
     )
     kinds = {r.split(":")[0] for r in point_failures(q)}
     assert kinds == {"sum_rule", "conditioning", "precision", "convergence", "brute_force"}
+
+
+def test_check_passes_converged_discrete_euler_and_autapse_points(chaotic, tmp_path):
+    """Three converged points on chaotic networks that `lyap check` used to fail.
+
+    Before issue 12: the discrete full spectrum failed 'conditioning' (cond(Q) 5.8e7 at
+    one step per QR, which cannot be shortened) and the Euler point failed 'sum_rule'
+    (its target was the flow's trace: residual ~1.1 over 80 exponents at dt = 0.05).
+    Negative control: the same Euler point with the flow's trace as target still fails.
+    """
+    disc = chaotic("discrete").result
+    euler = lc.run_point(chaotic("continuous").params.replace(scheme="euler", dt=0.05))
+    aut = chaotic("autapses").result
+    for r in (disc, euler, aut):
+        assert r.converged
+        assert point_failures({**r.summary(), "m": r.m}) == [], r.params
+    assert disc.max_condition_number > 1e5  # the check must not be passed vacuously
+    # through the store: check_store derives one step per QR from the stored params
+    shard = tmp_path / "shard.zarr"
+    store.write_zarr_atomic(store.shard_dataset([disc]), shard)
+    store.gather([shard], tmp_path / "s.zarr", sweep="check")
+    assert check_store(tmp_path / "s.zarr") == []
+    flow_trace = {**euler.summary(), "m": euler.m}
+    flow_trace["sum_rule_residual"] = float(euler.exponents.sum()) + euler.n
+    assert [r for r in point_failures(flow_trace) if r.startswith("sum_rule")]

@@ -4,7 +4,8 @@ Each point of a gathered store carries its own quality variables; a point fails 
 
 - ``sum_rule``: |sum of exponents − <divergence>| / m > ``SUM_RULE_PER_EXPONENT``
   (mean exponent off: integrator error, Euler bias, or unresolved bottom of the spectrum);
-- ``conditioning``: cond(Q) before a QR exceeded ``T_ONS_WARN_COND`` (t_ons too long);
+- ``conditioning``: cond(Q) before a QR exceeded ``T_ONS_WARN_COND`` (t_ons too long;
+  not with one step per QR, which cannot be shortened: Householder is exact there);
 - ``precision``: relative standard error of lambda_max > ``REL_STDERR_MAX`` (when
   |lambda_max| > ``CHAOS_ABS``, i.e. not a zero exponent) or of D_KY > ``REL_STDERR_MAX``;
 - ``convergence``: the running lambda_max or D_KY still drifting (``converged`` false);
@@ -50,7 +51,8 @@ def point_failures(q: dict[str, Any]) -> list[str]:
     if math.isfinite(res) and abs(res) / m > SUM_RULE_PER_EXPONENT:
         reasons.append(f"sum_rule: residual {res:.3g} over {m} exponents")
     cond = _num(q, "max_condition_number")
-    if math.isfinite(cond) and cond > T_ONS_WARN_COND:
+    one_step = q.get("steps_per_ons") == 1  # e.g. a map's full spectrum: nothing to shorten
+    if math.isfinite(cond) and cond > T_ONS_WARN_COND and not one_step:
         reasons.append(
             f"conditioning: cond(Q) reached {cond:.3g} (> {T_ONS_WARN_COND:g}); shorten t_ons"
         )
@@ -106,6 +108,8 @@ def check_store(path: str | Path) -> list[dict[str, Any]]:
         q = {v: row[v].item() for v in names}
         params = json.loads(q.pop("params")) if "params" in q else {}
         q["m"] = params.get("n_exponents", params.get("n", 1))
+        if "t_ons" in params and "step" in params:  # adaptive t_ons only shortens it
+            q["steps_per_ons"] = round(params["t_ons"] / params["step"])
         if not math.isfinite(_num(q, "lambda_max")):
             continue  # NaN padding of a ragged grid, not a point
         reasons = point_failures(q)
