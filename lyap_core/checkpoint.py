@@ -20,7 +20,17 @@ from .engine import EngineState
 from .io import atomic_file, fingerprint
 
 FORMAT = "lyap-checkpoint-1"
-_ARRAYS = ("X", "log_sum", "block_sums", "block_steps", "diag_sum", "pca_s1", "pca_s2")
+_ARRAYS = (
+    "X",
+    "log_sum",
+    "block_sums",
+    "block_steps",
+    "diag_sum",
+    "pca_s1",
+    "pca_s2",
+    "dphi_hist",
+    "tt_log_sum",
+)
 
 
 class CheckpointError(ValueError):

@@ -76,6 +76,7 @@ class EngineState:
     n_ons: int = 0  # ONS intervals in the accumulation (adaptive t_ONS keeps their product)
     max_growth: float = 0.0  # largest log-cond growth per step seen in the tangent transient
     div_first: float = float("nan")  # divergence at the first accumulation step (trapezoid rule)
+    dphi_hist: np.ndarray | None = None  # histogram of ln phi' (systems with log_dphi_histogram)
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class Benettin:
             system, "divergence_is_exact", False
         )
         self._has_diag = hasattr(system, "diagnostics")
+        self._has_hist = hasattr(system, "log_dphi_histogram")
 
     # -- helpers --------------------------------------------------------------------------
     def _done_steps(self) -> int:
@@ -268,6 +270,9 @@ class Benettin:
             s.pr_sum += participation_ratio(Q[:, 0])
             if cfg.pca and hasattr(sysm, "rates"):
                 self._pca_sample(X[:, 0])
+            if self._has_hist:  # once per QR interval: cheap next to the GEMMs
+                c = sysm.log_dphi_histogram(X[:, 0])
+                s.dphi_hist = c if s.dphi_hist is None else s.dphi_hist + c
             s.n_ons_done += 1
             if s.n_ons_done % hist_stride == 0 or s.n_ons_done == s.n_ons:
                 t = s.step * dt

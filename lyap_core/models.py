@@ -23,6 +23,10 @@ from .inputs import InputProcess
 from .integrators import RK4
 from .nonlinearities import Nonlinearity, get_nonlinearity
 
+# Bins of ln phi'(h) for the histogram on the attractor: width 0.05 over [-200, 2]
+# (phi' from 1e-87 to e^2; tanh spans ~e^-4 |h|, |h| <~ 50 at g = 10 in discrete time).
+LOG_DPHI_EDGES = np.linspace(-200.0, 2.0, 4041)
+
 
 def log_abs_det(J: Coupling) -> float:
     """log|det J| via LU (scipy's LAPACK); -inf for a singular matrix."""
@@ -190,6 +194,21 @@ class RateNetwork:
         if self._logdet is None:
             self._logdet = log_abs_det(self.J)
         return self._logdet + float(np.sum(self.nl.log_derivative(h)))
+
+    def log_dphi_histogram(self, h: np.ndarray) -> np.ndarray:
+        """Histogram of ln phi'(h_i) over the neurons in the bins of :data:`LOG_DPHI_EDGES`.
+
+        Row 0: counts; row 1: sums of ln phi' per bin (so that the bin means are kept,
+        which makes the binning error negligible). Summed over the accumulation (one
+        sample per QR interval) it is the distribution of phi' on the attractor that the
+        free-multiplicative law needs (:func:`lyap_core.theory.free_multiplicative_discrete`).
+        Values outside the range (phi' = 0 included) are clipped into the end bins.
+        """
+        lo, hi = LOG_DPHI_EDGES[0], LOG_DPHI_EDGES[-1]
+        nb = LOG_DPHI_EDGES.size - 1
+        ld = np.clip(np.nan_to_num(self.nl.log_derivative(h), nan=lo, neginf=lo), lo, hi)
+        k = np.minimum(((ld - lo) * (nb / (hi - lo))).astype(np.intp), nb - 1)
+        return np.stack([np.bincount(k, minlength=nb), np.bincount(k, ld, minlength=nb)])
 
     diagnostic_names = ("mean_dphi", "mean_dphi2", "mean_h2")
 

@@ -45,6 +45,8 @@ class SpectrumResult:
     pr_lyapunov_vector: float = float("nan")
     pca_dimension_h: float = float("nan")
     pca_dimension_rates: float = float("nan")
+    # (2, bins): counts and sums of ln phi' per bin of models.LOG_DPHI_EDGES (rate networks)
+    log_dphi_hist: np.ndarray | None = None
     max_condition_number: float = float("nan")
     qr_fallbacks: int = 0
     steps_per_ons: int = 0
@@ -66,7 +68,8 @@ class SpectrumResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready dict (arrays as lists, NaN as None)."""
-        d = {k: v for k, v in asdict(self).items() if k not in ("history", "block_means")}
+        arrays = ("history", "block_means", "log_dphi_hist")
+        d = {k: v for k, v in asdict(self).items() if k not in arrays}
         d["kaplan_yorke_per_n"] = self.kaplan_yorke_per_n
         d["ks_entropy_per_n"] = self.ks_entropy_per_n
         return jsonable(d)
@@ -204,6 +207,7 @@ def summarize(system: Any, cfg: Any, state: Any, params: dict[str, Any]) -> Spec
         pr_lyapunov_vector=state.pr_sum / max(state.n_ons_done, 1),
         pca_dimension_h=pca_h,
         pca_dimension_rates=pca_r,
+        log_dphi_hist=state.dphi_hist,
         max_condition_number=max_cond,
         qr_fallbacks=int(state.qr_fallbacks),
         steps_per_ons=int(state.steps_per_ons),

@@ -14,6 +14,7 @@ import xarray as xr
 from lyap_core import run_point
 from lyap_workflow.store import (
     ATTRS,
+    LOG_DPHI_CENTRES,
     StoreError,
     gather,
     open_store,
@@ -93,6 +94,8 @@ def test_gathered_store_layout_and_values(results, gathered):
         "i": 9,
         "snapshot": ds.sizes["snapshot"],
         "history_rank": 5,
+        "block": ds.sizes["block"],
+        "log_dphi": LOG_DPHI_CENTRES.size,
     }
     assert ds["exponents"].dims == ("g", "N", "input_std", "seed", "i")
     assert ds["lambda_max"].dims == ("g", "N", "input_std", "seed")
@@ -103,8 +106,17 @@ def test_gathered_store_layout_and_values(results, gathered):
         assert np.isnan(at["exponents"].values[r.m :]).all()
         assert at["kaplan_yorke_dimension"].item() == r.kaplan_yorke_dimension
         assert bool(at["chaotic"]) == r.chaotic
-    rank = ds["rank"].sel(N=5).values
-    assert np.allclose(rank[:5], (np.arange(5) + 0.5) / 5) and np.isnan(rank[5:]).all()
+        # what the hot loop computes is stored: PCA dimensions, PR, blocks, ln phi' histogram
+        assert at["pca_dimension_h"].item() == r.pca_dimension_h
+        assert at["pca_dimension_rates"].item() == r.pca_dimension_rates
+        assert at["pr_lyapunov_vector"].item() == r.pr_lyapunov_vector
+        assert at["sum_rule_target"].item() == r.sum_rule_target
+        assert np.array_equal(at["exponents_blocks"].values[:, : r.m], r.block_means)
+        assert np.array_equal(at["log_dphi_counts"].values, r.log_dphi_hist[0])
+        assert at["log_dphi_counts"].sum() == r.n * r.time  # one sample per unit t_ons = 1
+    x = ds["i_over_n"].sel(N=5).values  # was "rank", which shadowed Dataset.rank
+    assert np.allclose(x[:5], (np.arange(5) + 0.5) / 5) and np.isnan(x[5:]).all()
+    assert "rank" not in ds.variables
     assert ds["ks_entropy_per_n"].attrs["long_name"] == "H / N"
     assert json.loads(ds.attrs["config"]) == {"model": "continuous"}
     assert ds.attrs["code_version"] and ds.attrs["version_numpy"]

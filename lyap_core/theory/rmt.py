@@ -84,20 +84,24 @@ def ginibre_product_exact(n: int, g: float, dphi2: float) -> np.ndarray:
     return 0.5 * (np.log(2.0 * sigma2) + special.digamma(0.5 * (n - np.arange(n))))
 
 
-def _pooled_log_samples(dphi_samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def _pooled_log_samples(
+    dphi_samples: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Bin means and weights of ln phi'^2 over the nonzero samples, and the zero fraction."""
     d = np.abs(np.asarray(dphi_samples, dtype=float).ravel())
     if d.size == 0 or not np.all(np.isfinite(d)):
         raise ValueError("dphi_samples must be a non-empty array of finite numbers")
-    nonzero = d[d > 0]
-    if nonzero.size == 0:
+    w = np.ones_like(d) if weights is None else np.asarray(weights, dtype=float).ravel()
+    if w.shape != d.shape or not np.all(np.isfinite(w) & (w >= 0)) or w.sum() <= 0:
+        raise ValueError("weights: need one finite weight >= 0 per sample, not all zero")
+    keep = (d > 0) & (w > 0)
+    if not np.any(keep):
         raise ValueError("dphi_samples are all zero")
-    logs = 2.0 * np.log(nonzero)
-    _, bin_of, counts = np.unique(
-        np.floor(logs / _LOG_BIN), return_inverse=True, return_counts=True
-    )
-    means = np.bincount(bin_of, weights=logs) / counts
-    return means, counts / nonzero.size, 1.0 - nonzero.size / d.size
+    logs, w_nz = 2.0 * np.log(d[keep]), w[keep]
+    _, bin_of = np.unique(np.floor(logs / _LOG_BIN), return_inverse=True)
+    mass = np.bincount(bin_of, weights=w_nz)
+    means = np.bincount(bin_of, weights=logs * w_nz) / mass
+    return means, mass / w_nz.sum(), 1.0 - w_nz.sum() / w.sum()
 
 
 def _log_u(x: np.ndarray, logs: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -135,7 +139,9 @@ def _log_u(x: np.ndarray, logs: np.ndarray, weights: np.ndarray) -> np.ndarray:
     raise RuntimeError("free convolution: rank equation did not converge")
 
 
-def free_multiplicative_discrete(n: int, g: float, dphi_samples: np.ndarray) -> np.ndarray:
+def free_multiplicative_discrete(
+    n: int, g: float, dphi_samples: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Large-N spectrum of products of J_t diag(d_t), d_i i.i.d. from the measured phi'.
 
     J_t Ginibre with entry variance g^2/n, independent each step (the annealed model of
@@ -170,9 +176,12 @@ def free_multiplicative_discrete(n: int, g: float, dphi_samples: np.ndarray) -> 
         Samples of phi'(h) gathered on the attractor (any shape). Their ln phi'^2 are
         pooled in bins of width 0.01 (bin means kept), which changes lambda by ~1e-6;
         the cost is O(n x bins).
+    weights : array_like, optional
+        Multiplicity of each sample, e.g. a stored histogram of ln phi' (samples = the
+        bins' mean ln phi' exponentiated, weights = their counts: ``log_dphi_hist``).
     """
     _check(n, g)
-    logs, weights, zero_fraction = _pooled_log_samples(dphi_samples)
+    logs, weights, zero_fraction = _pooled_log_samples(dphi_samples, weights)
     x = _ranks(n)
     lam = np.full(n, -np.inf)
     finite = x < 1.0 - zero_fraction

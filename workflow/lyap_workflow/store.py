@@ -5,7 +5,11 @@ Layout of a gathered store (``results/<sweep>/spectra.zarr``):
 * grid dimensions ``g, N, input_std, input_tau, seed`` (``input_tau`` only when the
   sweep varies it; otherwise it is a scalar coordinate), each ascending;
 * ``i`` = 1..max m, the exponent index (exponents NaN beyond a point's m), with the
-  2-D coordinate ``rank(N, i) = (i - 1/2)/N`` (NaN for i > N);
+  2-D coordinate ``i_over_n(N, i) = (i - 1/2)/N`` (NaN for i > N; called ``rank`` in
+  stores before version 2, renamed because it shadowed ``Dataset.rank``);
+* ``block`` (time blocks: ``exponents_blocks``, the per-block exponents that error bars
+  of derived quantities such as half-sums need) and ``log_dphi`` (bin centres of the
+  histogram of ln phi' on the attractor: ``log_dphi_counts``, ``log_dphi_mean``);
 * ``snapshot`` and ``history_rank`` for the running estimates (convergence);
 * per point: the summary measures with standard errors, quality checks, and the full
   parameters, warnings and provenance as JSON strings;
@@ -31,12 +35,13 @@ import xarray as xr
 
 from lyap_core.io import canonical_json, provenance
 from lyap_core.measures import kaplan_yorke_dimension, ks_entropy
+from lyap_core.models import LOG_DPHI_EDGES
 from lyap_core.result import SpectrumResult
 
 # The grid dimensions of every gathered store, in order (the store layout owns them).
 GRID_DIMS = ("g", "N", "input_std", "input_tau", "seed")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: coordinate rank -> i_over_n; blocks, ln phi' histogram, PCA, PR
 HISTORY_RANKS = (
     0.0,
     0.25,
@@ -44,6 +49,8 @@ HISTORY_RANKS = (
     0.75,
     1.0,
 )  # (i - 1)/(m - 1) of the exponents whose history is kept
+
+LOG_DPHI_CENTRES = 0.5 * (LOG_DPHI_EDGES[1:] + LOG_DPHI_EDGES[:-1])
 
 # name: (long_name, units); "{t}" is the time unit (tau or step).
 ATTRS = {
@@ -53,11 +60,14 @@ ATTRS = {
     "input_tau": ("input correlation time", "{t}"),
     "seed": ("network and trajectory seed", "1"),
     "i": ("exponent index (1 = largest)", "1"),
-    "rank": ("rank coordinate (i - 1/2)/N", "1"),
+    "i_over_n": ("rank coordinate (i - 1/2)/N", "1"),
+    "block": ("time block of the accumulation", "1"),
+    "log_dphi": ("bin centre of ln phi'(h) (bins of lyap_core.models.LOG_DPHI_EDGES)", "1"),
     "snapshot": ("index of the running estimate", "1"),
     "history_rank": ("(i - 1)/(m - 1) of the exponent followed in history", "1"),
     "exponents": ("Lyapunov exponents, descending", "1/{t}"),
     "exponents_stderr": ("standard error of each exponent (time blocks)", "1/{t}"),
+    "exponents_blocks": ("exponents from each time block alone", "1/{t}"),
     "lambda_max": ("largest Lyapunov exponent", "1/{t}"),
     "lambda_max_stderr": ("standard error of lambda_max", "1/{t}"),
     "kaplan_yorke_dimension": ("Kaplan-Yorke dimension D_KY", "1"),
@@ -67,7 +77,14 @@ ATTRS = {
     "ks_entropy_stderr": ("standard error of H (jackknife over blocks)", "nats/{t}"),
     "ks_entropy_per_n": ("H / N", "nats/{t}"),
     "sum_rule_residual": ("sum of exponents minus time-averaged divergence", "1/{t}"),
+    "sum_rule_target": ("time-averaged divergence (the exact sum of the exponents)", "1/{t}"),
+    "mean_dphi": ("<phi'(h)> on the attractor", "1"),
     "mean_dphi2": ("<phi'(h)^2> on the attractor", "1"),
+    "log_dphi_counts": ("histogram of ln phi'(h) on the attractor (neurons x QR times)", "1"),
+    "log_dphi_mean": ("mean of ln phi'(h) within each histogram bin", "1"),
+    "pr_lyapunov_vector": ("participation ratio of the first Lyapunov vector (time mean)", "1"),
+    "pca_dimension_h": ("PCA (participation-ratio) dimension of h on the attractor", "1"),
+    "pca_dimension_rates": ("PCA (participation-ratio) dimension of phi(h)", "1"),
     "wall_time": ("wall time of the point's computation", "s"),
     "chaotic": ("lambda_max > max(3 stderr, 2e-3)", "1"),
     "converged": ("lambda_max and D_KY stable over the second half of the run", "1"),
@@ -104,6 +121,16 @@ def _annotate(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
+def _log_dphi_histogram(result: SpectrumResult) -> tuple[np.ndarray, np.ndarray]:
+    """Counts and bin means of ln phi' (NaN where a bin is empty or nothing was recorded)."""
+    hist = result.log_dphi_hist
+    if hist is None:
+        return np.zeros(LOG_DPHI_CENTRES.size), np.full(LOG_DPHI_CENTRES.size, np.nan)
+    counts, sums = np.asarray(hist, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return counts, np.where(counts > 0, sums / counts, np.nan)
+
+
 def point_dataset(result: SpectrumResult) -> xr.Dataset:
     """A rate-network point (a ``run_point`` result) as a Dataset.
 
@@ -114,6 +141,7 @@ def point_dataset(result: SpectrumResult) -> xr.Dataset:
     hist = np.asarray(result.history, dtype=np.float64).reshape(-1, m)
     complete = m == n
     followed = [round(q * (m - 1)) for q in HISTORY_RANKS]
+    counts, log_mean = _log_dphi_histogram(result)
     scalars = {
         "lambda_max": result.lambda_max,
         "lambda_max_stderr": result.lambda_max_stderr,
@@ -124,7 +152,12 @@ def point_dataset(result: SpectrumResult) -> xr.Dataset:
         "ks_entropy_stderr": result.ks_entropy_stderr,
         "ks_entropy_per_n": result.ks_entropy_per_n,
         "sum_rule_residual": result.sum_rule_residual,
+        "sum_rule_target": result.sum_rule_target,
+        "mean_dphi": result.diagnostics.get("mean_dphi", math.nan),
         "mean_dphi2": result.diagnostics.get("mean_dphi2", math.nan),
+        "pr_lyapunov_vector": result.pr_lyapunov_vector,
+        "pca_dimension_h": result.pca_dimension_h,
+        "pca_dimension_rates": result.pca_dimension_rates,
         "wall_time": result.wall_time.get("total", math.nan),
         "max_condition_number": result.max_condition_number,
         "brute_force_lambda_max": result.brute_force_lambda_max,
@@ -135,6 +168,9 @@ def point_dataset(result: SpectrumResult) -> xr.Dataset:
         "converged": ((), np.bool_(result.converged)),
         "exponents": ("i", np.asarray(result.exponents, dtype=np.float64)),
         "exponents_stderr": ("i", np.asarray(result.stderr, dtype=np.float64)),
+        "exponents_blocks": (("block", "i"), np.asarray(result.block_means, dtype=np.float64)),
+        "log_dphi_counts": ("log_dphi", counts),
+        "log_dphi_mean": ("log_dphi", log_mean),
         "history_time": ("snapshot", np.asarray(result.history_time, dtype=np.float64)),
         "history": (("snapshot", "history_rank"), hist[:, followed]),
         "history_kaplan_yorke": (
@@ -155,6 +191,8 @@ def point_dataset(result: SpectrumResult) -> xr.Dataset:
         "i": np.arange(1, m + 1),
         "snapshot": np.arange(hist.shape[0]),
         "history_rank": np.array(HISTORY_RANKS),
+        "block": np.arange(np.asarray(result.block_means).shape[0]),
+        "log_dphi": LOG_DPHI_CENTRES,
     }
     attrs = {"time_unit": "tau" if result.continuous else "step"}
     return _annotate(xr.Dataset(data, coords=coords, attrs=attrs))
@@ -169,6 +207,7 @@ def _concat_points(parts: list[xr.Dataset]) -> xr.Dataset:
     pad = {
         "i": np.arange(1, max(p.sizes["i"] for p in parts) + 1),
         "snapshot": np.arange(max(p.sizes["snapshot"] for p in parts)),
+        "block": np.arange(max(p.sizes["block"] for p in parts)),
     }
     padded = [p.reindex(pad) for p in parts]
     if "point" not in parts[0].dims:
@@ -194,7 +233,7 @@ def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
     """Chunks for reading: one (g, N) slab per chunk for the big variables, else whole."""
     enc = {}
     for name, var in ds.data_vars.items():
-        big = bool({"i", "snapshot"} & set(var.dims))
+        big = bool({"i", "snapshot", "block", "log_dphi"} & set(var.dims))
         enc[name] = {
             "chunks": tuple(1 if big and d in ("g", "N") else s for d, s in var.sizes.items())
         }
@@ -305,8 +344,8 @@ def gather(
     if ds.sizes["input_tau"] == 1:
         ds = ds.squeeze("input_tau")
     i, n = ds["i"].values, ds["N"].values
-    rank = np.where(i[None, :] <= n[:, None], (i[None, :] - 0.5) / n[:, None], np.nan)
-    ds = ds.assign_coords(rank=(("N", "i"), rank))
+    x = np.where(i[None, :] <= n[:, None], (i[None, :] - 0.5) / n[:, None], np.nan)
+    ds = ds.assign_coords(i_over_n=(("N", "i"), x))
     ds.attrs = {
         "lyap_store": "spectra",
         "lyap_store_version": FORMAT_VERSION,
