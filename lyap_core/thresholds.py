@@ -15,6 +15,7 @@ from __future__ import annotations
 
 # -- QR ---------------------------------------------------------------------------------
 CHOLQR2_MAX_COND = 1e7  # CholeskyQR2 -> Householder fallback above this cond(Y)
+GRADED_QR_SPREAD = 1e6  # map steps with max(phi')/min(phi') above this: graded QR (qr.GradedQR)
 
 # -- a run's own quality ------------------------------------------------------------------
 T_ONS_WARN_COND = 1e5  # cond(Q) before a QR above this: warn "shorten t_ons", check fails
