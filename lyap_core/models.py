@@ -22,6 +22,7 @@ from .coupling import Coupling, check_coupling, coupling_diagonal
 from .inputs import InputProcess
 from .integrators import RK4
 from .nonlinearities import Nonlinearity, get_nonlinearity
+from .qr import GradedQR
 
 # Bins of ln phi'(h) for the histogram on the attractor: width 0.05 over [-200, 2]
 # (phi' from 1e-87 to e^2; tanh spans ~e^-4 |h|, |h| <~ 50 at g = 10 in discrete time).
@@ -100,12 +101,14 @@ class RateNetwork:
         return w
 
     # -- the fused product ------------------------------------------------------------------
-    def _fill_P(self, U: np.ndarray, P: np.ndarray, ns: int) -> None:
-        """P = [phi(U_states) | phi'(u) * U_tangent] with u = U[:, 0]."""
+    def _fill_P(self, U: np.ndarray, P: np.ndarray, ns: int) -> np.ndarray | None:
+        """P = [phi(U_states) | phi'(u) * U_tangent] with u = U[:, 0]; returns phi'(u)."""
         P[:, :ns] = self.nl.phi(U[:, :ns])
-        if U.shape[1] > ns:
-            d = self.nl.dphi(U[:, 0])
-            np.multiply(U[:, ns:], d[:, None], out=P[:, ns:])
+        if U.shape[1] <= ns:
+            return None
+        d = self.nl.dphi(U[:, 0])
+        np.multiply(U[:, ns:], d[:, None], out=P[:, ns:])
+        return d
 
     def _gemm(self, alpha: float, P: np.ndarray, beta: float, C: np.ndarray) -> None:
         """C := alpha J P + beta C, in place."""
@@ -117,17 +120,25 @@ class RateNetwork:
             blas.dgemm(alpha, self.J, P, beta=beta, c=C, overwrite_c=1)
 
     # -- one step -------------------------------------------------------------------------
-    def advance(self, X: np.ndarray, ns: int = 1) -> None:
+    def advance(
+        self, X: np.ndarray, ns: int = 1, graded: GradedQR | None = None
+    ) -> np.ndarray | None:
         """Advance X in place by one step.
 
         Columns ``[:ns]`` are states (all driven by the same input); the remaining
         columns are tangent vectors, linearised around the state in column 0.
+        Maps with ``graded``: diag(phi') Q is first factored as Q1 R1 (when phi' spreads
+        widely, see :class:`~lyap_core.qr.GradedQR`), the tangent columns become J Q1 and
+        log|(R1)_ii| is returned, to be added to those of the caller's QR; else None.
         """
         w = self._buffers(X.shape)
         P = w["P"]
         stage_vals = self.inputs.stage_values()
+        logr = None
         if not self.continuous:
-            self._fill_P(X, P, ns)
+            d = self._fill_P(X, P, ns)
+            if graded is not None and d is not None:
+                logr = graded(P[:, ns:], d)
             self._gemm(1.0, P, 0.0, X)
         elif self.scheme == "euler":
             # X := (1 - dt) X + dt (J P(X) + I): one fused GEMM, no extra pass.
@@ -148,15 +159,21 @@ class RateNetwork:
         inc = self.inputs.increment()
         if inc is not None:
             X[:, :ns] += inc[:, None]
+        return logr
 
     def step_state(self, x: np.ndarray) -> None:
         """Advance state column(s) x, shape (N,) or (N, k), in place (no tangent)."""
         X = x.reshape(self.dim, -1, order="F")
         self.advance(X, ns=X.shape[1])
 
-    def step_tangent(self, X: np.ndarray) -> None:
-        """Advance the augmented array X = [h | Q] in place."""
-        self.advance(X, ns=1)
+    def step_tangent(self, X: np.ndarray, graded: GradedQR | None = None) -> np.ndarray | None:
+        """Advance the augmented array X = [h | Q] in place (``graded``: see :meth:`advance`)."""
+        return self.advance(X, ns=1, graded=graded)
+
+    @property
+    def supports_graded_qr(self) -> bool:
+        """Maps can factor each step's QR (:class:`~lyap_core.qr.GradedQR`); flows cannot."""
+        return not self.continuous
 
     # -- sum rule and diagnostics ---------------------------------------------------------
     @property
