@@ -1,9 +1,9 @@
 """Checkpoint/restart: a run interrupted anywhere and resumed gives the same bits."""
 
 import json
+import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -19,36 +19,129 @@ class Interrupt(Exception):
     pass
 
 
-def _interrupted_run(path, stop_at: int, params=PARAMS):
-    """Run with a checkpoint at every ONS boundary; 'crash' at boundary number stop_at."""
-    count = {"n": 0}
+def _interrupted_run(path, stop_at: int, params=PARAMS) -> list[int]:
+    """Run with a checkpoint at every ONS boundary; 'crash' at boundary number stop_at.
+
+    The engine reports progress before it saves, so the crash at boundary k leaves the
+    checkpoint of boundary k - 1. Returns the done-step counts reported at boundaries.
+    """
+    done_at: list[int] = []
 
     def progress(done, total):
-        count["n"] += 1
-        if count["n"] == stop_at:
+        done_at.append(done)
+        if len(done_at) == stop_at:
             raise Interrupt
 
     with pytest.raises(Interrupt):
         lc.run_point(params, checkpoint=path, checkpoint_interval=0, progress=progress)
+    return done_at
 
 
+@pytest.fixture
+def work_counter(monkeypatch):
+    """Counts integrator steps (RateNetwork.advance) and QRs (Orthonormalizer calls)."""
+    count = {"steps": 0, "qr": 0}
+    advance, call = lc.RateNetwork.advance, lc.Orthonormalizer.__call__
+
+    def counted_advance(self, *args, **kwargs):
+        count["steps"] += 1
+        return advance(self, *args, **kwargs)
+
+    def counted_call(self, *args, **kwargs):
+        count["qr"] += 1
+        return call(self, *args, **kwargs)
+
+    monkeypatch.setattr(lc.RateNetwork, "advance", counted_advance)
+    monkeypatch.setattr(lc.Orthonormalizer, "__call__", counted_call)
+    return count
+
+
+def _total_steps(params) -> int:
+    s = params.steps()
+    return s["transient"] + s["tangent_transient"] + s["per_ons"] * s["n_ons"]
+
+
+def _stop_in(params, phase: str) -> int:
+    """A crash point whose surviving checkpoint lies in the middle of ``phase``.
+
+    Found from the boundaries of an uninterrupted run (the engine's own chunking, adapted
+    t_ons included): boundary j (1-based) is saved in phase P when its done-step count is
+    in P's range; crashing at boundary j + 1 leaves it.
+    """
+    done_at: list[int] = []
+    lc.run_point(params, progress=lambda done, total: done_at.append(done))
+    s = params.steps()
+    edges = {
+        "transient": (0, s["transient"]),
+        "tangent": (s["transient"], s["transient"] + s["tangent_transient"]),
+        "accumulate": (s["transient"] + s["tangent_transient"], _total_steps(params) - 1),
+    }
+    lo, hi = edges[phase]
+    inside = [j for j, d in enumerate(done_at, start=1) if lo < d <= hi]
+    assert len(inside) >= 2, (phase, done_at)
+    return inside[len(inside) // 2] + 1
+
+
+@pytest.mark.parametrize("phase", ["transient", "tangent", "accumulate"])
 @pytest.mark.parametrize("scheme", ["rk4", "euler"])
-def test_resume_is_bit_identical_at_random_points(tmp_path, scheme):
-    params = PARAMS.replace(scheme=scheme, dt=0.05 if scheme == "euler" else None)
+def test_resume_does_only_the_remaining_work_and_gives_the_same_bits(
+    tmp_path, work_counter, chaotic, scheme, phase
+):
+    """Interrupt deterministically in each phase; the resume must do exactly the rest.
+
+    A resume that ignored its checkpoint (a silent restart) gives the same bits here
+    too (the run is deterministic), but does all the steps again: the count catches it.
+    """
+    params = chaotic("continuous").params.replace(
+        t_sim=30.0,
+        t_transient=10.0,
+        input_std=0.3,
+        scheme=scheme,
+        dt=0.05 if scheme == "euler" else None,
+    )
     ref = lc.run_point(params)
-    n_boundaries = 10 + 5 + 30  # transient, tangent transient, accumulation (t_ons = 1)
-    stops = np.random.default_rng(0).choice(np.arange(2, n_boundaries), size=3, replace=False)
-    for k in stops:
-        path = tmp_path / f"ck{scheme}{k}.npz"
-        _interrupted_run(path, int(k), params)
-        assert path.exists()
-        res = lc.run_point(params, checkpoint=path, checkpoint_interval=0)
-        assert res.exponents.tobytes() == ref.exponents.tobytes(), k
-        assert res.stderr.tobytes() == ref.stderr.tobytes()
-        assert res.history.tobytes() == ref.history.tobytes()
-        assert res.sum_rule_target == ref.sum_rule_target
-        assert res.diagnostics == ref.diagnostics
-        assert res.pca_dimension_h == ref.pca_dimension_h
+    path = tmp_path / "ck.npz"
+    done_at = _interrupted_run(path, _stop_in(params, phase), params)
+    assert _phase(path) == phase
+    saved = done_at[-2]  # steps done at the boundary whose checkpoint survived
+    work_counter.update(steps=0, qr=0)
+    res = lc.run_point(params, checkpoint=path, checkpoint_interval=0)
+    assert work_counter["steps"] == _total_steps(params) - saved > 0
+    per = params.steps()["per_ons"]
+    s = params.steps()
+    qr_boundaries = (s["tangent_transient"] + s["per_ons"] * s["n_ons"]) // per
+    assert work_counter["qr"] == qr_boundaries - max(0, saved - s["transient"]) // per
+    assert res.exponents.tobytes() == ref.exponents.tobytes()
+    assert res.stderr.tobytes() == ref.stderr.tobytes()
+    assert res.history.tobytes() == ref.history.tobytes()
+    assert res.sum_rule_target == ref.sum_rule_target
+    assert res.diagnostics == ref.diagnostics
+    assert res.pca_dimension_h == ref.pca_dimension_h
+
+
+@pytest.mark.parametrize("phase", ["tangent", "accumulate"])
+def test_resume_with_adaptive_t_ons_keeps_the_adapted_interval(
+    tmp_path, work_counter, chaotic, phase
+):
+    """Adaptive t_ons (chosen in the tangent transient) survives the checkpoint.
+
+    t_ons = 10 on the chaotic fixture network adapts to fewer steps per QR; the resumed
+    run must keep the saved choice and do only the remaining steps.
+    """
+    c = chaotic("continuous")
+    params = c.params.replace(
+        t_ons=10.0, t_sim=100.0, t_transient=20.0, t_transient_tangent=30.0, adaptive_ons=True
+    )
+    ref = lc.run_point(params)
+    assert ref.steps_per_ons < 100  # the interval was adapted
+    path = tmp_path / "ck.npz"
+    done_at = _interrupted_run(path, _stop_in(params, phase), params)
+    assert _phase(path) == phase
+    work_counter.update(steps=0, qr=0)
+    res = lc.run_point(params, checkpoint=path, checkpoint_interval=0)
+    assert work_counter["steps"] == _total_steps(params) - done_at[-2]
+    assert res.steps_per_ons == ref.steps_per_ons
+    assert res.exponents.tobytes() == ref.exponents.tobytes()
 
 
 def test_checkpoint_refuses_other_parameters(tmp_path):
@@ -65,17 +158,37 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
         lc.run_point(PARAMS, checkpoint=path)
 
 
+# Runs the real CLI in a child process that SIGKILLs itself at boundary KILL_AT: a kill at
+# a known point of the accumulation, with no sleep racing the process.
+_KILLING_CLI = """
+import os, signal, sys
+import lyap_core.cli as cli
+KILL_AT = int(sys.argv[1])
+run_point = cli.run_point
+
+def killing_run_point(*args, progress=None, **kwargs):
+    calls = []
+    def cb(done, total):
+        calls.append(done)
+        if len(calls) == KILL_AT:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if progress is not None:
+            progress(done, total)
+    return run_point(*args, progress=cb, **kwargs)
+
+cli.run_point = killing_run_point
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
 def test_cli_sigkill_and_resume_bit_identical(tmp_path):
-    """Kill `lyap spectrum --checkpoint` with SIGKILL mid-run; the rerun finishes identically."""
+    """SIGKILL `lyap spectrum --checkpoint` at boundary 40 (accumulation); the rerun matches."""
     args = [
-        sys.executable,
-        "-m",
-        "lyap_core.cli",
         "spectrum",
         "--n",
-        "60",
+        "80",
         "--g",
-        "3",
+        "5",
         "--t-sim",
         "60",
         "--t-transient",
@@ -83,17 +196,16 @@ def test_cli_sigkill_and_resume_bit_identical(tmp_path):
         "--json",
         "--quiet",
     ]
-    ref = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    cmd = [sys.executable, "-m", "lyap_core.cli", *args]
+    ref = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     ck = tmp_path / "run.ck.npz"
-    full = [*args, "--checkpoint", str(ck), "--checkpoint-interval", "0"]
-    proc = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    t0 = time.monotonic()
-    while _phase(ck) != "accumulate" and time.monotonic() - t0 < 120:
-        time.sleep(0.02)
-    proc.kill()  # SIGKILL in the middle of the accumulation
-    proc.wait()
-    assert _phase(ck) == "accumulate"
-    out = subprocess.run(full, capture_output=True, text=True, check=True).stdout
+    ck_args = [*args, "--checkpoint", str(ck), "--checkpoint-interval", "0"]
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLING_CLI, "40", *ck_args], capture_output=True, text=True
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert _phase(ck) == "accumulate"  # boundaries: 20 transient, 10 tangent, then 60
+    out = subprocess.run([*cmd[:3], *ck_args], capture_output=True, text=True, check=True).stdout
     a, b = json.loads(ref), json.loads(out)
     assert a["exponents"] == b["exponents"] and a["stderr"] == b["stderr"]
 
