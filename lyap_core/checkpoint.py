@@ -29,6 +29,7 @@ _ARRAYS = (
     "pca_s1",
     "pca_s2",
     "dphi_hist",
+    "tt_log_sum",
 )
 
 

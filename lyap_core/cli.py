@@ -22,7 +22,7 @@ from typing import Any
 
 from .checkpoint import CheckpointError
 from .engine import DivergenceError, NumericsWarning
-from .params import MODELS, PHIS, QR_METHODS, SCHEMES, ParamError, RunParams
+from .params import MODELS, PHIS, PRECISIONS, QR_METHODS, SCHEMES, ParamError, RunParams
 from .point import run_point
 from .result import SpectrumResult
 
@@ -54,6 +54,16 @@ def top_parser() -> tuple[argparse.ArgumentParser, Any]:
     """The ``lyap`` parser and its subcommand registry (commands added by the callers)."""
     p = _Parser(prog=PROG, description="Lyapunov spectra of recurrent rate networks.")
     return p, p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+
+def _m_value(text: str) -> int | str:
+    """--m: an integer or 'auto'."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer or 'auto', got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,7 +105,12 @@ def add_spectrum(sub: Any) -> argparse.ArgumentParser:
         help="tangent transient (default: half of --t-transient)",
     )
     s.add_argument("--scheme", choices=SCHEMES, default=d.scheme)
-    s.add_argument("--m", type=int, default=None, help="number of exponents (default: N)")
+    s.add_argument(
+        "--m",
+        type=_m_value,
+        default=None,
+        help="number of exponents (default: N); 'auto': chosen to cover D_KY and H_KS",
+    )
     s.add_argument("--input-std", type=float, default=d.input_std)
     s.add_argument(
         "--input-tau",
@@ -126,6 +141,27 @@ def add_spectrum(sub: Any) -> argparse.ArgumentParser:
         "--adaptive-ons",
         action="store_true",
         help="choose t_ons in the tangent transient from the observed cond(Q)",
+    )
+    s.add_argument(
+        "--target-rel-stderr",
+        type=float,
+        default=None,
+        help="accumulate until the relative s.e. of lambda_max, D_KY, H_KS are <= this",
+    )
+    s.add_argument(
+        "--t-max",
+        type=float,
+        default=None,
+        help="longest accumulation with --target-rel-stderr (default: --t-sim)",
+    )
+    s.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=d.precision,
+        help="mixed: float32 tangent vectors (continuous time only)",
+    )
+    s.add_argument(
+        "--threads", type=int, default=1, help="BLAS threads for this run (default %(default)s)"
     )
     s.add_argument(
         "--brute-force",
@@ -179,6 +215,9 @@ def params_from_args(a: argparse.Namespace) -> RunParams:
         n_blocks=a.n_blocks,
         bootstrap=a.bootstrap,
         adaptive_ons=a.adaptive_ons,
+        target_rel_stderr=a.target_rel_stderr,
+        t_max=a.t_max,
+        precision=a.precision,
     )
 
 
@@ -195,6 +234,7 @@ def _human(res: Any) -> str:
         f"{unit[2:]}   H/N = {res.ks_entropy_per_n:.5f}",
         f"sum rule     : residual {res.sum_rule_residual:.3g} (target {res.sum_rule_target:.6g})",
         "top exponents: " + " ".join(f"{x:+.4f}" for x in lam[:5]),
+        f"stopped by   : {res.stopped_by} after T = {res.time:g}",
         f"wall time    : {res.wall_time.get('total', float('nan')):.2f} s",
     ]
     if res.brute_force_lambda_max == res.brute_force_lambda_max:
@@ -242,6 +282,9 @@ def cmd_spectrum(a: argparse.Namespace, write_zarr: ZarrWriter | None = None) ->
     if a.checkpoint_interval < 0:
         sys.stderr.write(f"{PROG}: error: --checkpoint-interval: must be >= 0\n")
         return 2
+    if a.threads < 1:
+        sys.stderr.write(f"{PROG}: error: --threads: must be an integer >= 1, got {a.threads}\n")
+        return 2
     cb, bar = _progress(a.quiet)
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -252,6 +295,7 @@ def cmd_spectrum(a: argparse.Namespace, write_zarr: ZarrWriter | None = None) ->
                 checkpoint_interval=a.checkpoint_interval,
                 progress=cb,
                 brute_force=a.brute_force,
+                blas_threads=a.threads,
             )
     except (ValueError, CheckpointError) as err:
         sys.stderr.write(

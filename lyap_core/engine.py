@@ -29,10 +29,12 @@ from typing import Any
 import numpy as np
 from scipy.linalg import blas
 
+from . import coverage
 from .measures import participation_ratio
 from .params import steps_in
 from .qr import Orthonormalizer
 from .result import SpectrumResult, summarize
+from .stopping import STREAK, confidently_not_chaotic, merge_pairs, running_errors, target_met
 
 
 class DivergenceError(FloatingPointError):
@@ -76,6 +78,17 @@ class EngineState:
     n_ons: int = 0  # ONS intervals in the accumulation (adaptive t_ONS keeps their product)
     max_growth: float = 0.0  # largest log-cond growth per step seen in the tangent transient
     div_first: float = float("nan")  # divergence at the first accumulation step (trapezoid rule)
+    # accuracy target (lyap_core.stopping): equal blocks of block_len steps, n_full complete
+    block_len: int = 0
+    n_full: int = 0
+    streak: int = 0  # successive checks meeting the target
+    quiet_streak: int = 0  # successive checks with lambda_max confidently <= 0
+    stopped_by: str = ""  # "t_sim" (fixed length), "target", "t_max" or "not_chaotic"
+    # m = "auto" (lyap_core.coverage): log|R_ii| summed over the tangent transient's 2nd half
+    tt_log_sum: np.ndarray | None = None
+    tt_steps: int = 0
+    m_chosen: bool = False
+    m_changes: int = 0  # resizes of the frame so far (seeds the columns added)
     dphi_hist: np.ndarray | None = None  # histogram of ln phi' (systems with log_dphi_histogram)
 
 
@@ -95,11 +108,32 @@ class EngineConfig:
     adaptive_ons: bool = False
     bootstrap: int = 0
     target_log_cond: float = float(np.log(1e3))
+    target_rel_stderr: float = 0.0  # > 0: stop at this relative s.e. (lyap_core.stopping)
+    max_steps: int = 0  # accumulation cap with a target (t_max / dt)
+    min_block_steps: int = 0  # first block length with a target
+    m_auto: bool = False  # choose m in the tangent transient (lyap_core.coverage); m is the start
+    onb_seed: int = 0  # seeds the columns an m = "auto" run adds
+
+    @property
+    def targeted(self) -> bool:
+        return self.target_rel_stderr > 0
 
     @property
     def total_steps(self) -> int:
-        """Planned steps (the accumulation may differ after an adaptive t_ONS)."""
-        return self.transient_steps + self.tangent_transient_steps + self.steps_per_ons * self.n_ons
+        """Planned steps (the accumulation may differ after an adaptive t_ONS; with a target
+        this is the cap)."""
+        acc = self.max_steps if self.targeted else self.steps_per_ons * self.n_ons
+        return self.transient_steps + self.tangent_transient_steps + acc
+
+
+def _block_arrays(cfg: EngineConfig, m: int) -> dict[str, np.ndarray]:
+    """Zeroed accumulators for m exponents (2B blocks with a target: they merge at 2B)."""
+    n_blocks = 2 * cfg.n_blocks if cfg.targeted else min(cfg.n_blocks, cfg.n_ons)
+    return {
+        "log_sum": np.zeros(m),
+        "block_sums": np.zeros((n_blocks, m)),
+        "block_steps": np.zeros(n_blocks, dtype=np.int64),
+    }
 
 
 def initial_state(
@@ -113,14 +147,11 @@ def initial_state(
     X[:, 0] = x0
     X[:, 1:] = rng_onb.standard_normal((n, m))
     Orthonormalizer(m, "householder")(X[:, 1:])
-    n_blocks = min(cfg.n_blocks, cfg.n_ons)
     return EngineState(
         phase="transient",
         step=0,
         X=X,
-        log_sum=np.zeros(m),
-        block_sums=np.zeros((n_blocks, m)),
-        block_steps=np.zeros(n_blocks, dtype=np.int64),
+        **_block_arrays(cfg, m),
         steps_per_ons=cfg.steps_per_ons,
         n_ons=cfg.n_ons,
     )
@@ -143,12 +174,10 @@ class Benettin:
     ):
         self.system, self.cfg, self.state = system, cfg, state
         self.progress, self.on_boundary = progress, on_boundary
-        self.ortho = Orthonormalizer(cfg.m, cfg.qr)
-        self.ortho.fallbacks = state.qr_fallbacks
-        # a costly divergence (Euler's determinant) only serves the full spectrum's sum rule
-        self._has_div = hasattr(system, "divergence") and (
-            cfg.m == system.dim or not getattr(system, "divergence_is_costly", False)
-        )
+        self._set_m(state.log_sum.size)
+        # optional hooks around each interval between QRs (mixed precision keeps Q in float32)
+        self._begin = getattr(system, "tangent_begin", None)
+        self._end = getattr(system, "tangent_end", None)
         self._trapezoid = bool(system.continuous) and not getattr(
             system, "divergence_is_exact", False
         )
@@ -156,6 +185,52 @@ class Benettin:
         self._has_hist = hasattr(system, "log_dphi_histogram")
 
     # -- helpers --------------------------------------------------------------------------
+    def _set_m(self, m: int) -> None:
+        self.ortho = Orthonormalizer(m, self.cfg.qr)
+        self.ortho.fallbacks = self.state.qr_fallbacks
+        # a costly divergence (Euler's determinant) only serves the full spectrum's sum rule
+        self._has_div = hasattr(self.system, "divergence") and (
+            m == self.system.dim or not getattr(self.system, "divergence_is_costly", False)
+        )
+
+    def _steps_tangent(self, k: int) -> None:
+        """k tangent steps (no per-step sampling): the tangent transient's inner loop."""
+        X = self.state.X
+        if self._begin is not None:
+            self._begin(X)
+        for _ in range(k):
+            self.system.step_tangent(X)
+        if self._end is not None:
+            self._end(X)
+
+    def _resize(self, m_new: int, phase: str) -> None:
+        """Continue with m_new columns (m = "auto"): keep the leading ones, add random ones.
+
+        The accumulators restart (``phase`` "tangent" or "accumulate", step 0). Column i
+        of Q does not depend on the columns after it, so truncation keeps the aligned
+        frame; added columns are orthonormalised against it and need a tangent transient.
+        """
+        s, n = self.state, self.system.dim
+        m = s.log_sum.size
+        X = np.empty((n, m_new + 1), order="F")
+        keep = min(m, m_new) + 1
+        X[:, :keep] = s.X[:, :keep]
+        if m_new > m:
+            seq = np.random.SeedSequence(self.cfg.onb_seed, spawn_key=(7, s.m_changes))
+            X[:, keep:] = np.random.default_rng(seq).standard_normal((n, m_new - m))
+            Orthonormalizer(m_new, "householder")(X[:, 1:])
+        carried = ("wall", "qr_fallbacks", "system_state", "steps_per_ons", "n_ons", "max_growth")
+        self.state = EngineState(
+            phase=phase,
+            step=0,
+            X=X,
+            **_block_arrays(self.cfg, m_new),
+            **{k: getattr(s, k) for k in carried},
+            m_chosen=s.m_chosen or phase == "accumulate",
+            m_changes=s.m_changes + 1,
+        )
+        self._set_m(m_new)
+
     def _done_steps(self) -> int:
         s, c = self.state, self.cfg
         before = {
@@ -206,45 +281,114 @@ class Benettin:
         s.phase, s.step = "tangent", 0
 
     def _run_tangent_transient(self) -> None:
-        s = self.state
+        s, cfg = self.state, self.cfg
         Q = s.X[:, 1:]
-        while s.step < self.cfg.tangent_transient_steps:
-            chunk = min(self.state.steps_per_ons, self.cfg.tangent_transient_steps - s.step)
+        choosing = cfg.m_auto and not s.m_chosen
+        while s.step < cfg.tangent_transient_steps:
+            chunk = min(self.state.steps_per_ons, cfg.tangent_transient_steps - s.step)
             t0 = time.perf_counter()
-            for _ in range(chunk):
-                self.system.step_tangent(s.X)
+            self._steps_tangent(chunk)
             s.wall["tangent"] += time.perf_counter() - t0
             s.step += chunk
             self._check_finite(s.X)
             logr = self._orthonormalize(Q)
-            if self.cfg.adaptive_ons:
+            if cfg.adaptive_ons:
                 self._adapt(logr, chunk)
+            if choosing and 2 * s.step > cfg.tangent_transient_steps:
+                s.tt_log_sum = logr if s.tt_log_sum is None else s.tt_log_sum + logr
+                s.tt_steps += chunk
             self._boundary()
-        s.phase, s.step = "accumulate", 0
+        if choosing:
+            self._choose_m()
+        else:
+            s.phase, s.step = "accumulate", 0
+
+    def _choose_m(self) -> None:
+        """m = "auto": m from the tangent transient's estimate (lyap_core.coverage)."""
+        s, n = self.state, self.system.dim
+        m = s.log_sum.size
+        lam = s.tt_log_sum / (s.tt_steps * self.system.dt)
+        m_new = coverage.choose(lam, m, n)
+        if m_new > m:
+            self._resize(m_new, "tangent")  # the added columns need their own transient
+        elif m_new < m:
+            self._resize(m_new, "accumulate")
+        else:
+            s.m_chosen, s.phase, s.step = True, "accumulate", 0
 
     def _adapt(self, logr: np.ndarray, chunk: int) -> None:
         """Choose steps per ONS so that the observed log condition number stays near target.
 
         Uses the largest growth seen so far in the tangent transient, and only there,
-        so the accumulation runs with one fixed, recorded t_ONS (bit-reproducible);
-        the new value divides the planned accumulation steps, so t_sim is kept exactly.
+        so the accumulation runs with one fixed, recorded t_ONS (bit-reproducible).
+        Growth is that of cond(Q) (spread of log|R_ii|) and of the norms themselves
+        (max |log R_ii|: with m = 1 cond(Q) = 1, but the vector still over- or
+        underflows). The new value divides the accumulation steps (t_sim is kept
+        exactly), or with a target the first block length, and leaves at least
+        ``n_blocks`` QRs in the accumulation so that no time block stays empty.
         """
+        s, cfg = self.state, self.cfg
+        growth = max(float(np.max(logr) - np.min(logr)), float(np.max(np.abs(logr))))
+        s.max_growth = max(s.max_growth, growth / chunk)
+        if cfg.targeted:
+            total = cap = cfg.min_block_steps
+        else:
+            total = cfg.steps_per_ons * cfg.n_ons
+            cap = max(1, total // cfg.n_blocks)
+        if s.max_growth:
+            cap = min(cap, max(1, int(cfg.target_log_cond / s.max_growth)))
+        s.steps_per_ons = max(d for d in range(1, cap + 1) if total % d == 0)
+        s.n_ons = total // s.steps_per_ons if not cfg.targeted else 0
+
+    def _accumulated(self) -> bool:
         s = self.state
-        s.max_growth = max(s.max_growth, float(np.max(logr) - np.min(logr)) / chunk)
-        total = self.cfg.steps_per_ons * self.cfg.n_ons
-        target = max(1, int(self.cfg.target_log_cond / s.max_growth)) if s.max_growth else total
-        s.steps_per_ons = max(d for d in range(1, min(target, total) + 1) if total % d == 0)
-        s.n_ons = total // s.steps_per_ons
+        return bool(s.stopped_by) if self.cfg.targeted else s.n_ons_done >= s.n_ons
+
+    def _target_block(self, logr: np.ndarray, per: int) -> None:
+        """Add one interval to the current block; at a block's end check the target."""
+        s, cfg, n = self.state, self.cfg, self.system.dim
+        s.block_sums[s.n_full] += logr
+        s.block_steps[s.n_full] += per
+        if s.block_steps[s.n_full] < s.block_len:
+            return
+        s.n_full += 1
+        if s.n_full >= cfg.n_blocks:
+            if cfg.m_auto:
+                m_new = coverage.enlarge_to(s.log_sum, s.log_sum.size, n)
+                if m_new is not None:
+                    self._resize(m_new, "tangent")
+                    return
+            complete = s.log_sum.size == n
+            e = running_errors(
+                s.block_sums[: s.n_full], s.block_steps[: s.n_full], self.system.dt, complete
+            )
+            s.quiet_streak = s.quiet_streak + 1 if confidently_not_chaotic(e) else 0
+            s.streak = s.streak + 1 if target_met(e, cfg.target_rel_stderr) else 0
+            if s.quiet_streak >= STREAK:
+                s.stopped_by = "not_chaotic"
+            elif s.streak >= STREAK:
+                s.stopped_by = "target"
+        if not s.stopped_by and s.n_full == s.block_sums.shape[0]:
+            merge_pairs(s.block_sums, s.block_steps)
+            s.n_full //= 2
+            s.block_len *= 2
+        if not s.stopped_by and s.step + s.block_len > cfg.max_steps:
+            s.stopped_by = "t_max"
 
     def _run_accumulation(self) -> None:
         s, cfg, sysm = self.state, self.cfg, self.system
         X, Q = s.X, s.X[:, 1:]
         per = self.state.steps_per_ons
         n_blocks = s.block_sums.shape[0]
-        hist_stride = max(1, s.n_ons // cfg.n_history)
+        if cfg.targeted and s.block_len == 0:
+            s.block_len = cfg.min_block_steps
+        planned = cfg.max_steps // per if cfg.targeted else s.n_ons
+        hist_stride = max(1, planned // cfg.n_history)
         dt = sysm.dt
-        while s.n_ons_done < s.n_ons:
+        while not self._accumulated():
             t0 = time.perf_counter()
+            if self._begin is not None:
+                self._begin(X)
             for _ in range(per):
                 x = X[:, 0]
                 if self._has_div:
@@ -256,6 +400,8 @@ class Benettin:
                     d = sysm.diagnostics(x)
                     s.diag_sum = d if s.diag_sum is None else s.diag_sum + d
                 sysm.step_tangent(X)
+            if self._end is not None:
+                self._end(X)
             s.n_samples += per
             s.wall["tangent"] += time.perf_counter() - t0
             s.step += per
@@ -263,9 +409,15 @@ class Benettin:
             logr = self._orthonormalize(Q)
             self._check_finite(logr)
             s.log_sum += logr
-            b = s.n_ons_done * n_blocks // s.n_ons
-            s.block_sums[b] += logr
-            s.block_steps[b] += per
+            if cfg.targeted:
+                self._target_block(logr, per)
+                if self.state is not s:  # m = "auto" enlarged the frame: start again
+                    self._boundary()
+                    return
+            else:
+                b = s.n_ons_done * n_blocks // s.n_ons
+                s.block_sums[b] += logr
+                s.block_steps[b] += per
             s.max_log_cond = max(s.max_log_cond, self.ortho.last_log_cond)
             s.pr_sum += participation_ratio(Q[:, 0])
             if cfg.pca and hasattr(sysm, "rates"):
@@ -274,7 +426,7 @@ class Benettin:
                 c = sysm.log_dphi_histogram(X[:, 0])
                 s.dphi_hist = c if s.dphi_hist is None else s.dphi_hist + c
             s.n_ons_done += 1
-            if s.n_ons_done % hist_stride == 0 or s.n_ons_done == s.n_ons:
+            if s.n_ons_done % hist_stride == 0 or self._accumulated():
                 t = s.step * dt
                 s.hist_time.append(t)
                 s.hist_values.append(np.sort(s.log_sum / t)[::-1])
@@ -284,6 +436,10 @@ class Benettin:
             # first order in dt when tr D varies (autapses), the trapezoid reaches the
             # integrator's floor; applied once, when the accumulation completes.
             s.div_sum += 0.5 * (sysm.divergence(X[:, 0]) - s.div_first)
+        if cfg.targeted:  # stops fall on block ends: keep the complete blocks
+            s.block_sums, s.block_steps = s.block_sums[: s.n_full], s.block_steps[: s.n_full]
+        else:
+            s.stopped_by = "t_sim"
         s.phase = "done"
 
     def _pca_sample(self, x: np.ndarray) -> None:
@@ -302,12 +458,13 @@ class Benettin:
     def run(self) -> EngineState:
         if self.state.system_state and hasattr(self.system, "set_state"):
             self.system.set_state(self.state.system_state)
-        if self.state.phase == "transient":
-            self._run_transient()
-        if self.state.phase == "tangent":
-            self._run_tangent_transient()
-        if self.state.phase == "accumulate":
-            self._run_accumulation()
+        phases = {
+            "transient": self._run_transient,
+            "tangent": self._run_tangent_transient,
+            "accumulate": self._run_accumulation,
+        }
+        while self.state.phase != "done":  # m = "auto" may go back to the tangent transient
+            phases[self.state.phase]()
         return self.state
 
 

@@ -10,11 +10,15 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from .coverage import initial_m
+
 MODELS = ("continuous", "discrete")
 SCHEMES = ("rk4", "euler")
 CONNECTIVITIES = ("gaussian", "sparse", "file")
 QR_METHODS = ("cholqr2", "householder")
 PHIS = ("tanh", "relu", "softplus", "sigmoid")
+PRECISIONS = ("float64", "mixed")
+MIN_BLOCK_ONS = 5  # with a target, the first time block is this many t_ons long
 
 
 class ParamError(ValueError):
@@ -49,6 +53,14 @@ class RunParams:
     that fixed value); ``bootstrap > 0`` replaces batch-means standard errors by a
     bootstrap over the time blocks with that many resamples.
 
+    Time to answer (docs/NUMERICS.md, "accuracy targets", "m auto", "mixed precision"):
+    ``target_rel_stderr`` = X > 0 accumulates until the relative standard errors of
+    lambda_max, D_KY and H_KS (those defined) are <= X, or ``t_max`` (default ``t_sim``)
+    is reached; the accumulation is at least ``n_blocks * 5 * t_ons`` long, and
+    ``t_sim`` is not used. ``m = "auto"`` chooses the number of exponents in the
+    tangent transient (:mod:`lyap_core.coverage`). ``precision = "mixed"`` propagates
+    the tangent vectors in float32 (state, QR and sums in float64; continuous time only).
+
     Input: ``input_std`` is always a stationary standard deviation, of an
     Ornstein–Uhlenbeck process with correlation time ``input_tau`` > 0 (continuous
     time) or of i.i.d. Gaussian steps (discrete time). White noise has no stationary
@@ -78,7 +90,7 @@ class RunParams:
     t_sim: float = 200.0
     t_transient: float = 100.0
     t_transient_tangent: float | None = None
-    m: int | None = None
+    m: int | str | None = None  # None: all N; "auto": chosen by the run
     seed: int = 0
     seed_network: int | None = None
     seed_init: int | None = None
@@ -88,6 +100,9 @@ class RunParams:
     n_blocks: int = 20
     bootstrap: int = 0
     adaptive_ons: bool = False
+    target_rel_stderr: float | None = None
+    t_max: float | None = None
+    precision: str = "float64"
 
     def __post_init__(self) -> None:
         self._validate()
@@ -102,8 +117,15 @@ class RunParams:
 
     @property
     def n_exponents(self) -> int:
-        """Number of exponents computed (m, default N)."""
+        """Number of exponents computed (m, default N; with m = "auto", the initial m)."""
+        if self.m == "auto":
+            return initial_m(self.n)
         return self.n if self.m is None else self.m
+
+    @property
+    def t_min(self) -> float:
+        """Shortest accumulation with a target: n_blocks blocks of 5 t_ons."""
+        return self.n_blocks * MIN_BLOCK_ONS * self.t_ons
 
     @property
     def tangent_transient(self) -> float:
@@ -121,12 +143,17 @@ class RunParams:
             raise ParamError(
                 f"t_sim: must be an integer multiple of t_ons={self.t_ons}, got {self.t_sim}"
             )
-        return {
+        out = {
             "per_ons": per_ons,
             "transient": steps_in("t_transient", self.t_transient, dt),
             "tangent_transient": steps_in("t_transient_tangent", self.tangent_transient, dt),
             "n_ons": n_ons,
         }
+        if self.target_rel_stderr is not None:
+            t_max = self.t_sim if self.t_max is None else self.t_max
+            out["max"] = steps_in("t_max", t_max, dt)
+            out["min_block"] = MIN_BLOCK_ONS * per_ons
+        return out
 
     def seeds(self) -> dict[str, int]:
         """The seed of each random stream."""
@@ -212,7 +239,21 @@ class RunParams:
         number("t_transient", 0.0, strict=False)
         if self.t_transient_tangent is not None:
             number("t_transient_tangent", 0.0, strict=False)
-        integer("m", 1, self.n, optional=True)
+        if self.m != "auto":
+            try:
+                integer("m", 1, self.n, optional=True)
+            except ParamError:
+                raise ParamError(
+                    f"m: must be an integer in [1, {self.n}] or 'auto', got {self.m!r}"
+                ) from None
+        elif self.tangent_transient <= 0:
+            raise ParamError("m: 'auto' is chosen in the tangent transient; needs it > 0")
+        choice("precision", PRECISIONS)
+        if self.precision == "mixed" and self.model == "discrete":
+            raise ParamError(
+                "precision: 'mixed' is for continuous time only (one step of a map can have "
+                "cond(Q) ~ 1e10, beyond float32); use 'float64' with model='discrete'"
+            )
         for name in ("seed", "seed_network", "seed_init", "seed_onb", "seed_input"):
             integer(name, 0, 2**63 - 1, optional=name != "seed")
         integer("n_blocks", 2, 10_000)
@@ -227,6 +268,18 @@ class RunParams:
             raise ParamError("coupling: a .npy/.npz path is required with connectivity='file'")
         if self.connectivity != "file" and self.coupling is not None:
             raise ParamError("coupling: a coupling file needs connectivity='file'")
+        if self.target_rel_stderr is not None:
+            number("target_rel_stderr", 0.0, strict=True, hi=1.0)
+            if self.t_max is not None:
+                number("t_max", 0.0, strict=True)
+            t_max = self.t_sim if self.t_max is None else self.t_max
+            if t_max < self.t_min * (1 - 1e-9):
+                raise ParamError(
+                    f"t_max: must be >= {self.t_min:g} (the shortest accumulation with a "
+                    f"target: n_blocks={self.n_blocks} blocks of 5 t_ons), got {t_max:g}"
+                )
+        elif self.t_max is not None:
+            raise ParamError("t_max: only used with target_rel_stderr (fixed runs use t_sim)")
         self.steps()  # integer step counts
 
 

@@ -22,6 +22,7 @@ from .coupling import check_coupling, gaussian_coupling, load_coupling, sparse_c
 from .engine import EngineConfig, EngineState, NumericsWarning, finish, initial_state, run_state
 from .inputs import make_input
 from .integrators import INTEGRATORS
+from .mixed import SplitPrecisionNetwork
 from .models import RateNetwork
 from .params import RunParams
 from .result import SpectrumResult
@@ -82,6 +83,11 @@ def engine_config(params: RunParams) -> EngineConfig:
         qr=params.qr,
         adaptive_ons=params.adaptive_ons,
         bootstrap=params.bootstrap,
+        target_rel_stderr=params.target_rel_stderr or 0.0,
+        max_steps=s.get("max", 0),
+        min_block_steps=s.get("min_block", 0),
+        m_auto=params.m == "auto",
+        onb_seed=params.seeds()["onb"],
     )
 
 
@@ -125,7 +131,8 @@ def run_point(
     progress : callable, optional
         ``progress(done_steps, total_steps)`` at ONS boundaries.
     blas_threads : int or None
-        BLAS threads for the hot loop (threadpoolctl); ``None`` leaves them alone.
+        BLAS threads for the hot loop (threadpoolctl; ``lyap spectrum --threads``);
+        ``None`` leaves them alone. Keep 1 where workers share the cores (sweeps).
     brute_force : bool
         Also estimate lambda_max from two nearby trajectories (cross-check).
     J : matrix, optional
@@ -134,11 +141,17 @@ def run_point(
         Initial state (e.g. on a trained attractor) instead of the ``init`` stream's draw.
     """
     p = params if isinstance(params, RunParams) else RunParams.from_dict(params)
+    if blas_threads is not None and not (
+        isinstance(blas_threads, int) and not isinstance(blas_threads, bool) and blas_threads >= 1
+    ):
+        raise ValueError(f"threads: must be an integer >= 1, got {blas_threads!r}")
     pdict = p.to_dict()
     cfg = engine_config(p)
     ctx = threadpool_limits(blas_threads) if blas_threads else contextlib.nullcontext()
     with ctx:
         system = build_network(p, J)
+        if p.precision == "mixed":
+            system = SplitPrecisionNetwork(system)
         state = None
         if checkpoint is not None and Path(checkpoint).exists():
             state = load_checkpoint(checkpoint, pdict)
@@ -162,7 +175,7 @@ def run_point(
             res.brute_force_lambda_max = brute_force_lambda_max(
                 system,
                 state.X[:, 0].copy(),
-                p.t_sim,
+                res.time,
                 cfg.steps_per_ons,
                 t_align=p.tangent_transient,
                 seed=p.seeds()["onb"],

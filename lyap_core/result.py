@@ -21,6 +21,12 @@ class SpectrumResult:
     (1/tau for flows, 1/step for maps). Standard errors come from ``n_blocks`` time
     blocks (batch means for each exponent; jackknife over blocks for the derived
     measures).
+
+    ``time`` is the accumulation time actually run; ``stopped_by`` says what ended it:
+    ``"t_sim"`` (fixed length), ``"target"`` (the relative standard errors reached
+    ``target_rel_stderr``), ``"t_max"`` (the cap came first) or ``"not_chaotic"``
+    (lambda_max + 2 s.e. <= CHAOS_ABS: no relative accuracy to reach); see
+    :mod:`lyap_core.stopping`.
     """
 
     exponents: np.ndarray
@@ -51,6 +57,7 @@ class SpectrumResult:
     qr_fallbacks: int = 0
     steps_per_ons: int = 0
     converged: bool = False
+    stopped_by: str = ""
     chaotic: bool = False
     brute_force_lambda_max: float = float("nan")
     wall_time: dict[str, float] = field(default_factory=dict)
@@ -112,7 +119,7 @@ def _converged(hist_t: np.ndarray, hist: np.ndarray, f: Any, se: float) -> bool:
 
 def summarize(system: Any, cfg: Any, state: Any, params: dict[str, Any]) -> SpectrumResult:
     """Statistics, measures and quality checks of a finished engine state."""
-    dt, n, m = system.dt, system.dim, cfg.m
+    dt, n, m = system.dt, system.dim, state.log_sum.size  # m may be chosen by the run
     T = state.step * dt
     raw = state.log_sum / T
     order = np.argsort(-raw, kind="stable")
@@ -212,6 +219,7 @@ def summarize(system: Any, cfg: Any, state: Any, params: dict[str, Any]) -> Spec
         qr_fallbacks=int(state.qr_fallbacks),
         steps_per_ons=int(state.steps_per_ons),
         converged=bool(conv),
+        stopped_by=state.stopped_by,
         chaotic=bool(lam[0] > max(CHAOS_Z * lmax_se, CHAOS_ABS)),
         wall_time={**state.wall, "total": float(sum(state.wall.values()))},
         params=dict(params),
