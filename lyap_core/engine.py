@@ -32,7 +32,7 @@ from scipy.linalg import blas
 from . import coverage
 from .measures import participation_ratio
 from .params import steps_in
-from .qr import Orthonormalizer
+from .qr import GradedQR, Orthonormalizer
 from .result import SpectrumResult, summarize
 from .stopping import STREAK, confidently_not_chaotic, merge_pairs, running_errors, target_met
 
@@ -67,6 +67,7 @@ class EngineState:
     n_ons_done: int = 0
     max_log_cond: float = 0.0
     qr_fallbacks: int = 0
+    graded_qr_steps: int = 0  # map steps whose QR was factored in two (qr.GradedQR)
     pca_n: int = 0
     pca_s1: np.ndarray | None = None  # (2, dim): sums of x and rates
     pca_s2: np.ndarray | None = None  # (2, dim, dim): upper triangles of sum of outer products
@@ -113,6 +114,7 @@ class EngineConfig:
     min_block_steps: int = 0  # first block length with a target
     m_auto: bool = False  # choose m in the tangent transient (lyap_core.coverage); m is the start
     onb_seed: int = 0  # seeds the columns an m = "auto" run adds
+    graded_qr: bool = True  # maps: factor steps whose phi' spreads widely (qr.GradedQR)
 
     @property
     def targeted(self) -> bool:
@@ -182,6 +184,11 @@ class Benettin:
             system, "divergence_is_exact", False
         )
         self._has_diag = hasattr(system, "diagnostics")
+        self._graded = None
+        if cfg.graded_qr and getattr(system, "supports_graded_qr", False):
+            self._graded = GradedQR()
+            self._graded.calls = state.graded_qr_steps
+        self._logr_first: np.ndarray | None = None  # a graded step's log|R1_ii|, until its QR
         self._has_hist = hasattr(system, "log_dphi_histogram")
 
     # -- helpers --------------------------------------------------------------------------
@@ -199,7 +206,7 @@ class Benettin:
         if self._begin is not None:
             self._begin(X)
         for _ in range(k):
-            self.system.step_tangent(X)
+            self._tangent_step(X, k)
         if self._end is not None:
             self._end(X)
 
@@ -219,7 +226,15 @@ class Benettin:
             seq = np.random.SeedSequence(self.cfg.onb_seed, spawn_key=(7, s.m_changes))
             X[:, keep:] = np.random.default_rng(seq).standard_normal((n, m_new - m))
             Orthonormalizer(m_new, "householder")(X[:, 1:])
-        carried = ("wall", "qr_fallbacks", "system_state", "steps_per_ons", "n_ons", "max_growth")
+        carried = (
+            "wall",
+            "qr_fallbacks",
+            "graded_qr_steps",
+            "system_state",
+            "steps_per_ons",
+            "n_ons",
+            "max_growth",
+        )
         self.state = EngineState(
             phase=phase,
             step=0,
@@ -258,11 +273,23 @@ class Benettin:
                 self.state.system_state = self.system.get_state()
             self.on_boundary(self.state)
 
+    def _tangent_step(self, X: np.ndarray, per: int) -> None:
+        """One tangent step; a map's step may be factored (one step per QR only: the
+        second factor is the QR that follows, see :class:`~lyap_core.qr.GradedQR`)."""
+        if self._graded is not None and per == 1:
+            self._logr_first = self.system.step_tangent(X, self._graded)
+        else:
+            self.system.step_tangent(X)
+
     def _orthonormalize(self, Q: np.ndarray) -> np.ndarray:
         t0 = time.perf_counter()
         logr = self.ortho(Q)
+        if self._logr_first is not None:  # R = R2 R1: the diagonal logs add
+            logr, self._logr_first = logr + self._logr_first, None
         self.state.wall["qr"] += time.perf_counter() - t0
         self.state.qr_fallbacks = self.ortho.fallbacks
+        if self._graded is not None:
+            self.state.graded_qr_steps = self._graded.calls
         return logr
 
     # -- phases ---------------------------------------------------------------------------
@@ -399,7 +426,7 @@ class Benettin:
                 if self._has_diag:
                     d = sysm.diagnostics(x)
                     s.diag_sum = d if s.diag_sum is None else s.diag_sum + d
-                sysm.step_tangent(X)
+                self._tangent_step(X, per)
             if self._end is not None:
                 self._end(X)
             s.n_samples += per

@@ -55,6 +55,7 @@ class SpectrumResult:
     log_dphi_hist: np.ndarray | None = None
     max_condition_number: float = float("nan")
     qr_fallbacks: int = 0
+    graded_qr_steps: int = 0  # map steps whose QR was factored (lyap_core.qr.GradedQR)
     steps_per_ons: int = 0
     converged: bool = False
     stopped_by: str = ""
@@ -217,6 +218,7 @@ def summarize(system: Any, cfg: Any, state: Any, params: dict[str, Any]) -> Spec
         log_dphi_hist=state.dphi_hist,
         max_condition_number=max_cond,
         qr_fallbacks=int(state.qr_fallbacks),
+        graded_qr_steps=int(state.graded_qr_steps),
         steps_per_ons=int(state.steps_per_ons),
         converged=bool(conv),
         stopped_by=state.stopped_by,
