@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -17,8 +18,6 @@ from lyap_core.coupling import gaussian_coupling
 from lyap_core.engine import EngineConfig, finish, initial_state, run_state
 from lyap_core.models import RateNetwork
 from lyap_core.qr import GradedQR
-
-mpmath = pytest.importorskip("mpmath")
 
 
 def _engine_run(n: int, g: float, steps: int, seed: int, graded: bool):
