@@ -84,3 +84,21 @@ def test_input_state_round_trip():
     x2 = b.stage_values()
     for u, v in zip(x1, x2, strict=True):
         assert u.tobytes() == v.tobytes()
+
+
+def test_kaplan_yorke_divides_by_the_first_exponent_with_negative_partial_sum():
+    """D = k + S_k / |lambda_{k+1}| where lambda_{k+1} is neither lambda_k nor the last one."""
+    # S = (1, 0.5, -0.5, -3.5): k = 2, D = 2 + 0.5 / 1.0 (lambda_k: 3.0; last: 2.1667)
+    assert lc.kaplan_yorke_dimension([1.0, -0.5, -1.0, -3.0]) == pytest.approx(2.5)
+
+
+def test_kaplan_yorke_of_a_chaotic_spectrum_is_the_zero_of_the_partial_sums(chaotic):
+    """Independent reference: D_KY is where the piecewise-linear interpolation of the
+    partial sums S(j), S(0) = 0, crosses zero (Kaplan & Yorke's definition)."""
+    r = chaotic("continuous").result
+    S = np.concatenate([[0.0], np.cumsum(r.exponents)])
+    j = int(np.nonzero((S[:-1] >= 0) & (S[1:] < 0))[0][-1])
+    expect = j + S[j] / (S[j] - S[j + 1])
+    assert r.kaplan_yorke_dimension > 3  # several exponents enter
+    assert r.kaplan_yorke_dimension == pytest.approx(expect, rel=1e-12)
+    assert r.ks_entropy == pytest.approx(r.exponents[r.exponents > 0].sum(), rel=1e-12)
