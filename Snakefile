@@ -4,12 +4,19 @@
     snakemake --cores 2 --configfile config/ci.yaml  # replaces the default config
     snakemake --workflow-profile profiles/slurm --configfile config/paper.yaml
 
+Reruns follow the numbers: profiles/default (used automatically) and profiles/slurm set
+rerun-triggers to mtime, params and input (no `code`), and every point is cached by a
+hash of its parameters and lyap_core's NUMERICS_VERSION (results/cache).
+
 See docs/pipeline.md.
 """
 
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+import sys
 
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version
+
+from lyap_workflow import config as wf_config
 from lyap_workflow import figures, sweep
 
 min_version("9.0")
@@ -24,15 +31,21 @@ if not workflow.overwrite_configfiles:
 include: "workflow/rules/common.smk"
 
 
+# One resolver for Snakemake and `lyap sweep`: schema defaults, then every grid point
+# checked by lyap_core.RunParams, before any job runs. Only points missing from the
+# point cache (results/cache) get shards.
 try:
-    validate(config, "workflow/schemas/config.schema.yaml")
-except WorkflowError as exc:
-    raise WorkflowError(schema_error(exc)) from None
-# Every grid point is checked by lyap_core.RunParams here, before any job runs.
-try:
-    PLAN = sweep.plan(config["sweeps"])
-except sweep.ConfigError as exc:
-    raise WorkflowError(f"invalid config: {exc}") from None
+    config.update(wf_config.resolve(config))
+    PLAN = sweep.plan(config["sweeps"], cache=CACHE)
+except wf_config.ConfigError as exc:
+    raise WorkflowError(str(exc) if str(exc).startswith("invalid") else f"invalid config: {exc}") from None
+for _name, _plan in PLAN.items():
+    _todo = len(_plan.missing)
+    print(
+        f"sweep {_name}: plan: {len(_plan.points)} points, {len(_plan.points) - _todo} in the "
+        f"cache, {_todo} to compute in {len(_plan.shards)} job(s)",
+        file=sys.stderr,
+    )
 
 
 report: "workflow/report/workflow.rst"
@@ -49,5 +62,8 @@ rule all:
 
 
 onsuccess:
-    for name in config["sweeps"]:
-        print(f"sweep {name!r}: store results/{name}/spectra.zarr, figures results/{name}/figures/")
+    report_sweeps(config["sweeps"], log)
+
+
+onerror:
+    report_sweeps(config["sweeps"], log)

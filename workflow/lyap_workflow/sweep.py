@@ -1,88 +1,57 @@
-"""Sweeps: grid expansion, sharding, and running points on dask.
+"""Sweeps: grid expansion, cache keys, the cost model and packing missing points into shards.
 
-A sweep (one entry of the config's ``sweeps`` mapping, validated and default-filled
-by the workflow's JSON schema) expands to the Cartesian grid of :data:`GRID_DIMS`.
-Every point becomes a :class:`~lyap_core.params.RunParams` at planning time, so an
-invalid point is rejected, naming its config field, before any job starts.
+A sweep (one entry of the config's ``sweeps`` mapping) expands to the Cartesian grid of
+:data:`~lyap_workflow.store.GRID_DIMS`. Every point becomes a
+:class:`~lyap_core.params.RunParams` at planning time, so an invalid point is rejected,
+naming its config field, before any job starts, and gets its cache key
+(:func:`lyap_workflow.cache.point_key`: parameters, resolved seeds, BLAS threads and
+the numerics version).
 
-Points are packed into shards (one Snakemake job each). The packing depends only on
-the grid, the sweep-level numerics and ``execution.shard_seconds``; a shard's name
-is the grid index of its first point plus a hash of everything its points compute.
-Changing the numerics of some points (an ``overrides`` entry) therefore renames, and
-recomputes, exactly the shards that hold them; reverting the change finds the old
-shards again.
+Shards only pack work: :func:`plan` packs the points *missing from the cache* into jobs
+of about ``execution.shard_seconds`` of wall time on ``execution.cores`` cores, none
+longer than ``execution.max_job_minutes``; a point too long for one job becomes a chain
+of jobs resuming from its checkpoint. A shard's name is a hash of its points' keys (and
+of their failed attempts, so that a failed point is retried by the next run), so
+extending a grid, repacking, or moving between laptop and cluster computes exactly
+the points that are not in the cache yet.
 
-This module knows nothing of Snakemake. dask is imported only when points run, so
-that planning a workflow stays cheap.
+This module knows nothing of Snakemake or dask.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
+import copy
 import itertools
-import json
 import math
-import os
-import shutil
-import sys
-import time
-import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lyap_core.checkpoint import CheckpointError
 from lyap_core.coupling import load_coupling
 from lyap_core.io import fingerprint
 from lyap_core.params import ParamError, RunParams, params_dict
-from lyap_core.point import run_point
-from lyap_core.result import SpectrumResult
+from lyap_core.version import NUMERICS_VERSION
 
-from .store import GRID_DIMS, shard_dataset, write_zarr_atomic
+from .cache import Cache, point_key
+from .config import ConfigError, resolve
+from .store import GRID_DIMS
+
+__all__ = ["ConfigError", "Point", "Shard", "SweepPlan", "estimate_seconds", "plan"]
 
 _FIELD = {"g": "g", "N": "n", "input_std": "input_std", "input_tau": "input_tau", "seed": "seed"}
 MODEL_KEYS = ("model", "phi", "connectivity", "k", "coupling", "autapses")
-# Every variable through which a BLAS/OpenMP library picks its thread count.
-BLAS_ENV = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "GOTO_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-)
-# Cost model, calibrated on the project's 2-core machine (full spectra, one BLAS thread):
-# RK4 N = 50/100/200 with 3500 steps took 0.8/1.8/8.2 s of CPU, the discrete map
-# N = 100/200 with 800 steps 0.5/2.6 s.
+
+# Cost model, fitted (benchmarks/bench_cost_model.py, least squares over measured points,
+# one BLAS thread) on the project's 2-core machine: seconds = flops / FLOP_RATE +
+# STEP_OVERHEAD * right-hand-side evaluations.
 FLOP_RATE = 2e10  # flop/s of the tangent GEMMs at moderate N
 STEP_OVERHEAD = 3.6e-5  # s of Python overhead per right-hand-side evaluation
-PROGRESS_EVERY = 30.0  # s between progress lines of a long point
-
-
-class ConfigError(ValueError):
-    """A sweep configuration that cannot run; the message starts with the config field."""
-
-
-class PointError(RuntimeError):
-    """Points failed; the message names each one with its parameters."""
-
+JOB_OVERHEAD = 10.0  # s per job: interpreter, imports, dask start, cache writes (measured ~6 s)
+RUNTIME_SAFETY = 2.0  # a job asks for this many times its estimated wall time (+ overhead)
+MIN_MARGIN = 120.0  # s a job keeps free before its time limit (pause, checkpoint, manifest)
 
 Log = Callable[[str], None]
-
-
-def log_to(path: str | Path, prefix: str = "") -> Log:
-    """A log function that prints each line (with ``prefix``) and appends it to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def log(line: str) -> None:
-        print(prefix + line, flush=True)
-        with open(path, "a") as fh:
-            fh.write(line + "\n")
-
-    return log
 
 
 def point_label(params: Mapping[str, Any]) -> str:
@@ -90,51 +59,7 @@ def point_label(params: Mapping[str, Any]) -> str:
     return " ".join(f"{d}={params[_FIELD[d]]:g}" for d in GRID_DIMS)
 
 
-@dataclass(frozen=True)
-class Point:
-    """One grid point: its flat index in the sweep's grid and what it computes."""
-
-    index: int
-    params: RunParams
-    brute_force: bool = False
-
-    def spec(self) -> dict[str, Any]:
-        """JSON-ready description: what a shard job receives and what its name hashes."""
-        return {"params": params_dict(self.params), "brute_force": self.brute_force}
-
-    @property
-    def seconds(self) -> float:
-        """Estimated single-core compute time."""
-        p = self.params
-        return estimate_seconds(
-            p.n,
-            p.n_exponents,
-            dt=p.step,
-            t_ons=p.t_ons,
-            t_transient=p.t_transient,
-            t_tangent=p.tangent_transient,
-            t_sim=p.t_sim,
-            stages=_stages(p.model, p.scheme),
-        )
-
-
-@dataclass(frozen=True)
-class Shard:
-    """The points computed by one job."""
-
-    name: str
-    points: tuple[Point, ...]
-
-    @property
-    def specs(self) -> list[dict[str, Any]]:
-        return [p.spec() for p in self.points]
-
-    @property
-    def seconds(self) -> float:
-        """Estimated single-core compute time of all points."""
-        return sum(p.seconds for p in self.points)
-
-
+# -- cost model ---------------------------------------------------------------------------
 def _stages(model: str, scheme: str) -> int:
     """Right-hand-side evaluations per step."""
     return 4 if model == "continuous" and scheme == "rk4" else 1
@@ -151,7 +76,7 @@ def estimate_seconds(
     t_sim: float,
     stages: int,
 ) -> float:
-    """Rough single-core time of one point.
+    """Single-core seconds of one point.
 
     2 N^2 (m+1) flops per stage of a tangent step, 4 N m^2 per QR (CholeskyQR2, counted
     twice: it runs at about half the GEMM rate), and a fixed overhead per stage.
@@ -163,25 +88,118 @@ def estimate_seconds(
     return flops / FLOP_RATE + STEP_OVERHEAD * stages * (state_steps + tangent_steps)
 
 
-def _base_seconds(sweep: Mapping[str, Any], n: int) -> float:
-    """Estimate from the sweep-level numerics (no overrides): the packing's cost model."""
-    num = sweep["numerics"]
-    dt = 1.0 if sweep["model"] == "discrete" else num["dt"] or 0.1
-    tang = num["t_transient_tangent"]
-    m = n if num["m"] == "full" else min(num["m"], n)
+def params_seconds(p: RunParams) -> float:
+    """:func:`estimate_seconds` of a point (``t_max`` when it stops on a target precision)."""
+    t_sim = getattr(p, "t_max", None) or p.t_sim
     return estimate_seconds(
-        n,
-        m,
-        dt=dt,
-        t_ons=num["t_ons"],
-        t_transient=num["t_transient"],
-        t_tangent=0.5 * num["t_transient"] if tang is None else tang,
-        t_sim=num["t_sim"],
-        stages=_stages(sweep["model"], num["scheme"]),
+        p.n,
+        p.n_exponents,
+        dt=p.step,
+        t_ons=p.t_ons,
+        t_transient=p.t_transient,
+        t_tangent=p.tangent_transient,
+        t_sim=t_sim,
+        stages=_stages(p.model, p.scheme),
     )
 
 
-# -- planning ---------------------------------------------------------------------------
+# -- points -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Point:
+    """One grid point: its flat index in the sweep's grid, what it computes, its cache key."""
+
+    index: int
+    params: RunParams
+    brute_force: bool = False
+    threads: int = 1  # BLAS threads (part of the key: they change the last bits)
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", point_key(self.params, self.brute_force, self.threads))
+
+    def spec(self) -> dict[str, Any]:
+        """JSON-ready description: what a shard job receives (its ``params:``)."""
+        return {
+            "key": self.key,
+            "params": params_dict(self.params),
+            "brute_force": self.brute_force,
+            "threads": self.threads,
+            "estimate": round(self.seconds, 3),
+        }
+
+    @property
+    def label(self) -> str:
+        return point_label(params_dict(self.params))
+
+    @property
+    def coords(self) -> tuple[float, int, float, float, int]:
+        p = self.params
+        return (p.g, p.n, p.input_std, p.input_tau, p.seed)
+
+    @property
+    def seconds(self) -> float:
+        """Estimated single-core compute time."""
+        return params_seconds(self.params)
+
+    @property
+    def wall_seconds(self) -> float:
+        """Estimated wall time with its BLAS threads (ideal speed-up)."""
+        return self.seconds / self.threads
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The points computed by one job (or segment ``segment`` of a chain of jobs)."""
+
+    name: str
+    points: tuple[Point, ...]
+    threads: int  # cores the job asks for
+    wall_seconds: float  # estimated makespan of the job's points on its cores
+    segment: int = 1
+    segments: int = 1
+
+    @property
+    def specs(self) -> list[dict[str, Any]]:
+        return [p.spec() for p in self.points]
+
+    @property
+    def previous(self) -> str | None:
+        """The name of the preceding segment of a chain (its output is this one's input)."""
+        if self.segment == 1:
+            return None
+        return self.name.rsplit("_", 1)[0] + f"_{self.segment - 1}of{self.segments}"
+
+
+@dataclass
+class SweepPlan:
+    """All points of a sweep and the shards that compute those missing from the cache."""
+
+    name: str
+    sweep: dict[str, Any]
+    points: list[Point]
+    shards: dict[str, Shard] = field(default_factory=dict)
+
+    @property
+    def missing(self) -> list[Point]:
+        return [p for s in self.shards.values() if s.segment == 1 for p in s.points]
+
+    def record(self) -> dict[str, Any]:
+        """What ``results/<sweep>/plan.json`` holds: every point, for gather and status."""
+        return {
+            "sweep": self.name,
+            "numerics_version": NUMERICS_VERSION,
+            "grid": {d: sorted(self.sweep["grid"][d]) for d in GRID_DIMS},
+            "time_unit": "step" if self.sweep["model"] == "discrete" else "tau",
+            "config": science_config(self.sweep),
+            "points": [
+                {"key": p.key, "coords": list(p.coords), "label": p.label} | p.spec()
+                for p in self.points
+            ],
+        }
+
+
+# -- planning -----------------------------------------------------------------------------
 def _config_path(name: str, field: str, numerics_from: Mapping[str, str]) -> str:
     dims = {v: k for k, v in _FIELD.items()}
     if field in dims:
@@ -205,8 +223,13 @@ def _run_params(
         raise ConfigError(f"{path}:{why} (at grid point {point_label(kw)})") from None
 
 
+def point_threads(execution: Mapping[str, Any], n: int) -> int:
+    """BLAS threads of a point of size ``n``: ``big_point_threads`` from ``big_point_n`` on."""
+    return execution["big_point_threads"] if n >= execution["big_point_n"] else 1
+
+
 def expand_grid(name: str, sweep: Mapping[str, Any]) -> list[Point]:
-    """All points of a sweep, in grid order (``GRID_DIMS``, each dimension ascending).
+    """All points of a (resolved) sweep, in grid order (``GRID_DIMS``, each ascending).
 
     Raises
     ------
@@ -240,7 +263,8 @@ def expand_grid(name: str, sweep: Mapping[str, Any]) -> list[Point]:
             "seed": int(coords["seed"]),
         }
         params = _run_params(name, base, numerics, numerics_from)
-        points.append(Point(index, params, bool(numerics["brute_force"])))
+        threads = point_threads(sweep["execution"], params.n)
+        points.append(Point(index, params, bool(numerics["brute_force"]), threads))
     return points
 
 
@@ -257,6 +281,11 @@ def _check_sweep(name: str, sweep: Mapping[str, Any]) -> None:
             f"sweeps.{name}.execution.dask.n_workers: {dask['n_workers']} workers with one BLAS "
             f"thread each need <= execution.cores = {ex['cores']}"
         )
+    if ex["max_job_minutes"] * 60 <= 2 * MIN_MARGIN:
+        raise ConfigError(
+            f"sweeps.{name}.execution.max_job_minutes: must exceed {2 * MIN_MARGIN / 60:g} "
+            f"(a job keeps {MIN_MARGIN:g} s to pause and write), got {ex['max_job_minutes']}"
+        )
     if sweep["connectivity"] == "file" and sweep["coupling"]:
         try:
             shape = load_coupling(sweep["coupling"]).shape
@@ -269,308 +298,105 @@ def _check_sweep(name: str, sweep: Mapping[str, Any]) -> None:
             )
 
 
-def _shard_name(points: Sequence[Point]) -> str:
-    return f"{points[0].index:05d}_{fingerprint([p.spec() for p in points], 10)}"
+def job_budget(execution: Mapping[str, Any]) -> float:
+    """Seconds of compute a job of ``max_job_minutes`` may use (the rest is its margin)."""
+    limit = 60.0 * execution["max_job_minutes"]
+    return limit - max(MIN_MARGIN, 0.05 * limit) - JOB_OVERHEAD
 
 
-def plan_shards(name: str, sweep: Mapping[str, Any], points: Sequence[Point]) -> list[Shard]:
-    """Pack the points of each N, in grid order, into shards of about ``shard_seconds``.
+def job_minutes(shard: Shard, execution: Mapping[str, Any]) -> int:
+    """The time limit a shard's job asks for: never above ``max_job_minutes``."""
+    want = RUNTIME_SAFETY * shard.wall_seconds + JOB_OVERHEAD + MIN_MARGIN
+    return min(execution["max_job_minutes"], math.ceil(want / 60))
 
-    A point estimated to cost more than ``shard_seconds`` gets a shard of its own. The
-    window size per N comes from the sweep-level numerics only, so overrides never
-    move shard boundaries.
+
+def _name(points: Sequence[Point], attempts: Mapping[str, int]) -> str:
+    return fingerprint([(p.key, attempts.get(p.key, 0)) for p in points], 12)
+
+
+def pack(
+    points: Sequence[Point], execution: Mapping[str, Any], attempts: Mapping[str, int]
+) -> list[Shard]:
+    """Pack points into shards (longest first, each into the least loaded of ``cores`` lanes).
+
+    A job holds at most ``cores`` lanes of about ``shard_seconds`` each (or of its
+    longest point, if longer); a point with several BLAS threads gets a job of its own
+    with that many cores; a point whose estimate (times the runtime safety factor)
+    exceeds one job's budget becomes a chain of ``segments`` jobs that resume from
+    its checkpoint.
     """
-    budget = sweep["execution"]["shard_seconds"]
-    by_n: dict[int, list[Point]] = {}
-    for p in points:
-        by_n.setdefault(p.params.n, []).append(p)
-    shards = []
-    for n, members in by_n.items():
-        size = max(1, math.floor(budget / _base_seconds(sweep, n)))
-        for start in range(0, len(members), size):
-            chunk = tuple(members[start : start + size])
-            shards.append(Shard(_shard_name(chunk), chunk))
-    return sorted(shards, key=lambda s: s.points[0].index)
+    budget = job_budget(execution)
+    cores, target_s = execution["cores"], execution["shard_seconds"]
+    shards: list[Shard] = []
+    lanes: list[float] = []
+    members: list[Point] = []
+
+    def close() -> None:
+        if members:
+            name = _name(members, attempts)
+            shards.append(Shard(name, tuple(members), min(cores, len(members)), max(lanes)))
+            members.clear()
+
+    for p in sorted(points, key=lambda p: (-p.wall_seconds, p.index)):
+        segments = math.ceil(RUNTIME_SAFETY * p.wall_seconds / budget)
+        if segments > 1 or p.threads > 1:
+            name = _name([p], attempts)
+            for k in range(1, segments + 1):
+                suffix = f"_{k}of{segments}" if segments > 1 else ""
+                wall = min(p.wall_seconds, budget / RUNTIME_SAFETY)
+                shards.append(Shard(name + suffix, (p,), p.threads, wall, k, segments))
+            continue
+        if members:
+            j = min(range(len(lanes)), key=lanes.__getitem__)
+            if lanes[j] + p.wall_seconds <= max(target_s, lanes[0]):
+                lanes[j] += p.wall_seconds
+                members.append(p)
+                continue
+            close()
+        lanes = [p.wall_seconds] + [0.0] * (cores - 1)
+        members.append(p)
+    close()
+    return shards
 
 
-def plan(sweeps: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Shard]]:
-    """Validate every point of every sweep and shard them: ``{sweep: {shard name: Shard}}``.
+def plan_sweep(name: str, sweep: Mapping[str, Any], cache: Cache | None = None) -> SweepPlan:
+    """Validate and expand one resolved sweep; pack the points missing from ``cache``."""
+    _check_sweep(name, sweep)
+    points = expand_grid(name, sweep)
+    missing = points if cache is None else [p for p in points if not cache.has(p.key)]
+    attempts = {}
+    if cache is not None:
+        for p in missing:
+            rec = cache.failure(p.key)
+            if rec:
+                attempts[p.key] = rec["attempts"]
+    shards = pack(missing, sweep["execution"], attempts)
+    return SweepPlan(name, copy.deepcopy(dict(sweep)), points, {s.name: s for s in shards})
+
+
+def plan(
+    sweeps: Mapping[str, Mapping[str, Any]], cache: str | Path | Cache | None = None
+) -> dict[str, SweepPlan]:
+    """Validate every point of every sweep (schema defaults applied) and plan its shards.
+
+    Parameters
+    ----------
+    sweeps : mapping
+        The config's ``sweeps`` (raw or already resolved: defaults are filled here).
+    cache : path or Cache, optional
+        Only points missing from this point cache get shards; without it, all do.
 
     Raises
     ------
     ConfigError
         Naming the first invalid field (``sweeps.<name>.<field>``) and grid point.
     """
-    out = {}
-    for name, sweep in sweeps.items():
-        _check_sweep(name, sweep)
-        out[name] = {s.name: s for s in plan_shards(name, sweep, expand_grid(name, sweep))}
-    return out
+    resolved = resolve({"sweeps": dict(sweeps)})["sweeps"]
+    if cache is not None and not isinstance(cache, Cache):
+        cache = Cache(cache)
+    return {name: plan_sweep(name, sweep, cache) for name, sweep in resolved.items()}
 
 
 def science_config(sweep: Mapping[str, Any]) -> dict[str, Any]:
     """The settings that determine a sweep's numbers (everything but ``execution``)."""
     return {k: v for k, v in sweep.items() if k != "execution"}
-
-
-# -- running ----------------------------------------------------------------------------
-class _Progress:
-    """Prints a long point's progress every :data:`PROGRESS_EVERY` seconds."""
-
-    def __init__(self, label: str):
-        self.label, self.last = label, time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.last >= PROGRESS_EVERY:
-            print(f"    {self.label}: {100 * done / total:.0f} %", flush=True)
-            self.last = now
-
-
-def compute_point(
-    spec: Mapping[str, Any], checkpoint: str | None = None, checkpoint_interval: float = 300.0
-) -> SpectrumResult:
-    """Task function (runs on a dask worker, or in-process): one point, one BLAS thread.
-
-    A checkpoint that does not fit (written by an older version, or unreadable) is
-    discarded and the point starts afresh: checkpoints are a cache, never an input.
-
-    Raises
-    ------
-    PointError
-        Any failure, with the point's grid coordinates and full parameters.
-    """
-    label = point_label(spec["params"])
-
-    def run() -> SpectrumResult:
-        return run_point(
-            spec["params"],
-            checkpoint=checkpoint,
-            checkpoint_interval=checkpoint_interval,
-            progress=_Progress(label),
-            blas_threads=1,
-            brute_force=spec["brute_force"],
-        )
-
-    try:
-        try:
-            return run()
-        except CheckpointError as exc:
-            print(f"    {label}: {exc}; starting afresh", file=sys.stderr, flush=True)
-            Path(checkpoint).unlink(missing_ok=True)
-            return run()
-    except Exception as exc:
-        traceback.print_exc()  # the worker's log keeps the traceback; the message keeps the point
-        raise PointError(_failure(spec, exc)) from exc
-
-
-def _failure(spec: Mapping[str, Any], exc: BaseException) -> str:
-    if isinstance(exc, PointError):
-        return str(exc)
-    return (
-        f"point {point_label(spec['params'])} failed: {type(exc).__name__}: {exc}\n"
-        f"    params: {json.dumps(spec, sort_keys=True)}"
-    )
-
-
-@contextlib.contextmanager
-def single_threaded_blas_env() -> Iterator[None]:
-    """Set the BLAS thread variables to 1 (restored afterwards).
-
-    Worker processes inherit them at spawn; an existing value (Snakemake exports the
-    rule's thread count) would otherwise win over dask's own setting.
-    """
-    saved = {k: os.environ.get(k) for k in BLAS_ENV}
-    os.environ.update(dict.fromkeys(BLAS_ENV, "1"))
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def slurm_cluster(jobqueue: Mapping[str, Any]) -> Any:
-    """A ``dask_jobqueue.SLURMCluster`` (not yet scaled) from an ``execution.dask.jobqueue``.
-
-    One single-threaded worker per core (``processes`` defaults to ``cores``), and the
-    job script pins every BLAS to one thread.
-    """
-    from dask_jobqueue import SLURMCluster
-
-    spec = {k: v for k, v in jobqueue.items() if k != "jobs"}
-    spec.setdefault("processes", spec["cores"])
-    spec["job_script_prologue"] = [
-        *spec.get("job_script_prologue", []),
-        *(f"export {k}=1" for k in BLAS_ENV),
-    ]
-    return SLURMCluster(**spec)
-
-
-@contextlib.contextmanager
-def _client(
-    n_workers: int, scheduler_address: str | None, jobqueue: Mapping[str, Any] | None, log: Log
-) -> Iterator[Any]:
-    """A dask Client: on a scheduler at an address, a SLURMCluster, or a LocalCluster."""
-    from distributed import Client, LocalCluster
-
-    if scheduler_address is not None:
-        with Client(scheduler_address) as client:  # closing it leaves the cluster running
-            log(f"dask: scheduler {scheduler_address}")
-            yield client
-        return
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(single_threaded_blas_env())
-        if jobqueue is not None:
-            cluster = stack.enter_context(slurm_cluster(jobqueue))
-            log(f"dask: SLURMCluster, {jobqueue['jobs']} job(s) of\n{cluster.job_script()}")
-            cluster.scale(jobs=jobqueue["jobs"])
-        else:
-            cluster = stack.enter_context(
-                LocalCluster(
-                    n_workers=n_workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                )
-            )
-            log(f"dask: LocalCluster with {n_workers} single-threaded workers")
-        yield stack.enter_context(Client(cluster))
-
-
-def _outcomes(
-    client: Any, specs: Sequence[Mapping[str, Any]], ckpts: Sequence[str | None], interval: float
-) -> Iterator[tuple[int, SpectrumResult | None, BaseException | None]]:
-    """(position, result, error) of each point, in completion order."""
-    from distributed import as_completed
-
-    futures = client.map(compute_point, specs, ckpts, checkpoint_interval=interval, pure=False)
-    position = {f.key: j for j, f in enumerate(futures)}
-    for f in as_completed(futures):
-        if f.status == "error":
-            yield position[f.key], None, f.exception()
-        else:
-            yield position[f.key], f.result(), None
-
-
-def run_points(
-    specs: Sequence[Mapping[str, Any]],
-    *,
-    cores: int = 1,
-    n_workers: int | None = None,
-    scheduler_address: str | None = None,
-    jobqueue: Mapping[str, Any] | None = None,
-    checkpoint_dir: str | Path | None = None,
-    checkpoint_interval: float = 300.0,
-    log: Log = print,
-) -> list[SpectrumResult]:
-    """Compute points (``Point.spec()`` dicts) with dask; results in the order of ``specs``.
-
-    Each point runs with one BLAS thread, so results are bit-identical whatever the
-    number of workers.
-
-    Parameters
-    ----------
-    cores : int
-        Cores this job owns; a LocalCluster gets ``n_workers`` (default: ``cores``)
-        single-threaded workers, at most one per point.
-    scheduler_address : str, optional
-        Use a running dask scheduler (``tcp://host:8786``) instead of a LocalCluster.
-    jobqueue : mapping, optional
-        ``dask_jobqueue.SLURMCluster`` keyword arguments plus ``jobs`` (how many to start).
-    checkpoint_dir : path, optional
-        Per-point checkpoints ``point0000.npz``... (absolute paths go to the workers).
-    checkpoint_interval : float
-        Seconds of wall time between checkpoints of a point.
-    log : callable
-        Receives one line per finished point.
-
-    Raises
-    ------
-    PointError
-        After all points ran, listing every failed point with its parameters.
-    """
-    n = len(specs)
-    ckpts: list[str | None] = [None] * n
-    if checkpoint_dir is not None:
-        root = Path(checkpoint_dir).resolve()
-        root.mkdir(parents=True, exist_ok=True)
-        ckpts = [str(root / f"point{j:04d}.npz") for j in range(n)]
-    workers = min(n_workers or cores, n)
-    results: list[SpectrumResult | None] = [None] * n
-    errors = []
-    with _client(workers, scheduler_address, jobqueue, log) as client:
-        events = _outcomes(client, specs, ckpts, checkpoint_interval)
-        for done, (j, res, err) in enumerate(events, 1):
-            label = point_label(specs[j]["params"])
-            if err is not None:
-                errors.append(_failure(specs[j], err))
-                log(f"[{done}/{n}] FAILED {label}")
-            else:
-                results[j] = res
-                log(
-                    f"[{done}/{n}] {label}: lambda_max = {res.lambda_max:.4f}, "
-                    f"D_KY = {res.kaplan_yorke_dimension:.2f} ({res.wall_time['total']:.1f} s)"
-                )
-    if errors:
-        raise PointError(f"{len(errors)} of {n} points failed:\n" + "\n".join(errors))
-    return results
-
-
-@contextlib.contextmanager
-def _exclusive(lock: Path, log: Log) -> Iterator[None]:
-    """Hold an exclusive lock on ``lock`` (waits for an orphan of a killed run on this shard)."""
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log(f"waiting for another process computing this shard ({lock})")
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def run_shard(
-    specs: Sequence[Mapping[str, Any]],
-    out: str | Path,
-    checkpoint_dir: str | Path,
-    execution: Mapping[str, Any],
-    *,
-    cores: int = 1,
-    log: Log = print,
-) -> None:
-    """Compute a shard's points and write them atomically to the zarr store ``out``.
-
-    Checkpoints live in ``checkpoint_dir`` while the shard runs and are deleted once
-    ``out`` is written. A lock next to ``checkpoint_dir`` serialises processes working
-    on the same shard (an orphaned job of a killed Snakemake and its rerun); if the
-    other one wrote ``out`` meanwhile, that store is kept (same name: same points).
-
-    Parameters
-    ----------
-    execution : mapping
-        The sweep's ``execution`` settings (``checkpoint_interval`` and ``dask``).
-    """
-
-    out, checkpoint_dir = Path(out), Path(checkpoint_dir)
-    with _exclusive(checkpoint_dir.with_name(checkpoint_dir.name + ".lock"), log):
-        if out.exists():
-            log(f"{out} was written by another process; keeping it")
-            return
-        t0 = time.perf_counter()
-        results = run_points(
-            specs,
-            cores=cores,
-            checkpoint_dir=checkpoint_dir,
-            checkpoint_interval=execution["checkpoint_interval"],
-            log=log,
-            **execution["dask"],
-        )
-        write_zarr_atomic(shard_dataset(results), out)
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
-        log(f"wrote {out}: {len(specs)} points in {time.perf_counter() - t0:.1f} s")

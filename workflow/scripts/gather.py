@@ -1,17 +1,25 @@
-"""Gather a sweep's shards into results/<sweep>/spectra.zarr (lyap_workflow.store.gather)."""
+"""Gather a sweep's store from the point cache (lyap_workflow.assemble.gather_sweep)."""
 
 # ruff: noqa: F821 - `snakemake` is injected by Snakemake's `script:` directive
 
-from contextlib import redirect_stderr
+import json
+from pathlib import Path
 
-from lyap_workflow import store
+from lyap_workflow import assemble, execute
+from lyap_workflow.cache import Cache
 
 if __name__ == "__main__":
-    with open(snakemake.log[0], "w") as log, redirect_stderr(log):
-        ds = store.gather(
-            snakemake.input,
-            snakemake.output[0],
-            sweep=snakemake.wildcards.sweep,
-            config=snakemake.params.config,
-        )
-    print(f"gathered {len(snakemake.input)} shards into {snakemake.output[0]}: {dict(ds.sizes)}")
+    log = execute.log_to(snakemake.log[0], prefix=f"[{snakemake.wildcards.sweep}/gather] ")
+    computed = []
+    for path in snakemake.input.shards:
+        outcomes = json.loads(Path(path).read_text())["outcomes"]
+        computed += [o["key"] for o in outcomes if o["status"] == "ok"]
+    summary = assemble.gather_sweep(
+        json.loads(Path(snakemake.input.plan).read_text()),
+        Cache("results/cache"),
+        snakemake.output.store,
+        computed=computed,
+        log=log,
+    )
+    summary["inputs"] = list(snakemake.input.shards)
+    assemble.write_summary(summary, snakemake.output.summary)
