@@ -243,3 +243,45 @@ def test_cli_bad_values_one_line_naming_the_flag(capsys, args, flag):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and flag in err, err
+
+
+# -- honest errors ----------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "point", [dict(n=100, g=5.0, seed_network=1), dict(n=80, g=8.0, seed_network=2)]
+)
+def test_errors_of_target_stopped_runs_cover_the_spread_of_independent_runs(point):
+    """Stopping on a target must not bias the reported errors low.
+
+    12 runs of one network (other initial-condition and frame seeds), each stopped by
+    the target: if the reported s.e. are right, (n - 1) s^2 / <se^2> ~ chi^2_{n-1} for
+    the sample variance s^2 of the estimates. One-sided test (errors too small) at
+    1 % / 6 (two points x three measures, Bonferroni).
+    """
+    from scipy.stats import chi2
+
+    runs = []
+    for k in range(12):
+        p = lc.RunParams(
+            **point,
+            seed_init=100 + k,
+            seed_onb=200 + k,
+            t_transient=50.0,
+            m="auto",
+            target_rel_stderr=0.1,
+            t_max=3000.0,
+        )
+        runs.append(lc.run_point(p))
+    assert all(r.stopped_by == "target" for r in runs), [r.stopped_by for r in runs]
+    assert all(r.chaotic for r in runs)
+    n = len(runs)
+    limit = chi2.ppf(1 - 0.01 / 6, n - 1) / (n - 1)
+    for v, e in [
+        ("lambda_max", "lambda_max_stderr"),
+        ("kaplan_yorke_dimension", "kaplan_yorke_dimension_stderr"),
+        ("ks_entropy", "ks_entropy_stderr"),
+    ]:
+        x = np.array([getattr(r, v) for r in runs])
+        se = np.array([getattr(r, e) for r in runs])
+        ratio = np.var(x, ddof=1) / np.mean(se**2)
+        assert ratio < limit, (v, ratio, limit)
