@@ -284,26 +284,43 @@ def run_points(
     """
     if not specs:
         return []
-    cache_root = str(Path(cache_root).resolve())  # external workers have another cwd
     threads = max(s["threads"] for s in specs)
     workers = max(1, min(n_workers or cores, cores // threads, len(specs)))
-    outcomes: list[dict[str, Any] | None] = [None] * len(specs)
     with dask_client(workers, scheduler_address, log, threads) as client:
-        from distributed import as_completed
+        return map_points(client, specs, cache_root, checkpoint_interval, deadline, log)
 
-        futures = client.map(
-            compute_point,
-            list(specs),
-            cache_root=cache_root,
-            checkpoint_interval=checkpoint_interval,
-            deadline=deadline,
-            pure=False,
-        )
-        position = {f.key: j for j, f in enumerate(futures)}
-        for done, f in enumerate(as_completed(futures), 1):
-            j = position[f.key]
-            outcomes[j] = _outcome_of(f, specs[j])
-            _log_outcome(log, done, len(specs), outcomes[j])
+
+def map_points(
+    client: Any,
+    specs: Sequence[Mapping[str, Any]],
+    cache_root: str | Path,
+    checkpoint_interval: float | Sequence[float] = 300.0,
+    deadline: float | None = None,
+    log: Log = print,
+) -> list[dict[str, Any]]:
+    """:func:`compute_point` of every spec on a dask ``client``; outcomes in spec order.
+
+    ``checkpoint_interval`` may be one value or one per spec (points of several sweeps).
+    """
+    from distributed import as_completed
+
+    cache_root = str(Path(cache_root).resolve())  # external workers have another cwd
+    if isinstance(checkpoint_interval, int | float):
+        checkpoint_interval = [checkpoint_interval] * len(specs)
+    futures = client.map(
+        compute_point,
+        list(specs),
+        [cache_root] * len(specs),
+        list(checkpoint_interval),
+        [deadline] * len(specs),
+        pure=False,
+    )
+    position = {f.key: j for j, f in enumerate(futures)}
+    outcomes: list[dict[str, Any]] = [{}] * len(specs)
+    for done, f in enumerate(as_completed(futures), 1):
+        j = position[f.key]
+        outcomes[j] = _outcome_of(f, specs[j])
+        _log_outcome(log, done, len(specs), outcomes[j])
     return outcomes
 
 
