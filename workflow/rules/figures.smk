@@ -1,4 +1,5 @@
-# Figures come from the gathered store alone; each PNG goes into the report with its caption.
+# Figures come from the gathered store alone; each PNG goes into the report with its caption,
+# and so does the table of the points that `lyap check` flags (the last output).
 rule figures:
     input:
         "results/{sweep}/spectra.zarr",
@@ -12,6 +13,11 @@ rule figures:
             for name in figures.FIGURES
         ],
         [f"results/{{sweep}}/figures/{name}.pdf" for name in figures.FIGURES],
+        report(
+            "results/{sweep}/figures/flagged_points.html",
+            caption="../report/flagged_points.rst",
+            category="{sweep}",
+        ),
     log:
         "results/{sweep}/logs/figures.log",
     resources:

@@ -5,9 +5,13 @@
 from contextlib import redirect_stderr
 from pathlib import Path
 
-from lyap_workflow import figures, store
+from lyap_workflow import figures, quality, store
 
 if __name__ == "__main__":
     with open(snakemake.log[0], "w") as log, redirect_stderr(log):
         ds = store.open_store(snakemake.input[0])
         figures.make_figures(ds, Path(snakemake.output[0]).parent)
+        html = figures.flagged_points_html(
+            quality.check_store(snakemake.input[0]), snakemake.wildcards.sweep
+        )
+        Path(snakemake.output[-1]).write_text(html)
