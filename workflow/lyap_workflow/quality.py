@@ -85,6 +85,7 @@ QUALITY_VARS = (
     "converged",
     "brute_force_lambda_max",
     "params",
+    "status",
 )
 
 
@@ -110,6 +111,11 @@ def check_store(path: str | Path) -> list[dict[str, Any]]:
         q["m"] = params.get("n_exponents", params.get("n", 1))
         if "t_ons" in params and "step" in params:  # adaptive t_ons only shortens it
             q["steps_per_ons"] = round(params["t_ons"] / params["step"])
+        status = q.pop("status", "ok")
+        if status != "ok":  # a failed or not yet computed point of a partial store
+            label = ", ".join(f"{d}={row[d].item()}" for d in dims)
+            failures.append({"point": label, "params": params, "reasons": [f"status: {status}"]})
+            continue
         if not math.isfinite(_num(q, "lambda_max")):
             continue  # NaN padding of a ragged grid, not a point
         reasons = point_failures(q)

@@ -97,6 +97,10 @@ ATTRS = {
     "params": ("full parameters of the point (JSON)", ""),
     "warnings": ("numerics warnings of the point (JSON list)", ""),
     "point_provenance": ("versions, code version and date of the point's run (JSON)", ""),
+    "status": ("ok, failed: <reason>, or missing (not computed yet; values NaN)", ""),
+    "point_key": ("cache key of the point (hash of its parameters and numerics version)", ""),
+    "numerics_version": ("lyap_core.version.NUMERICS_VERSION the point was computed with", ""),
+    "code_version": ("git commit of the code the point was computed with", ""),
 }
 # Variables that legitimately differ between two runs of the same sweep.
 RUN_DEPENDENT = ("wall_time", "point_provenance")
@@ -301,7 +305,10 @@ def open_store(path: str | Path, kind: str = "spectra") -> xr.Dataset:
         lam = ds["lambda_max"].values  # reads one chunk: catches damaged chunks early
     except Exception as exc:  # decompression or I/O errors of any kind
         raise StoreError(f"{path}: corrupted: cannot read lambda_max ({exc})") from None
-    lost = int(np.sum(~np.isfinite(lam)))
+    # A partial store (lyap_workflow.assemble) marks its NaN points with a status
+    # other than "ok"; NaN at an "ok" point is damage.
+    ok = ds["status"].values == "ok" if "status" in ds.variables else True
+    lost = int(np.sum(~np.isfinite(lam) & ok))
     if lost:
         raise StoreError(f"{path}: corrupted or incomplete: lambda_max missing at {lost} points")
     return ds
