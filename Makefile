@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CORES ?= 2
 CONFIG ?= config/config.yaml
 
-.PHONY: run test test-slow test-all lint bench clean-results
+.PHONY: run claims test test-slow test-all lint bench clean-results
 
 $(STAMP): requirements.lock pyproject.toml workflow/pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,14 @@ run: $(STAMP)
 	&& $(BIN)/python -m snakemake --configfile $(CONFIG) --report results/report.html --quiet all \
 	&& echo "Report:  results/report.html"
 
+# Every claim of the paper at the laptop scale (config/claims.yaml, <= 15 min on 2 cores),
+# computed from the gathered stores: results/claims/claims.{json,md} and figures/.
+# The cluster scale: the same rule with --configfile config/paper.yaml (docs/results.md).
+claims: $(STAMP)
+	$(BIN)/python -m snakemake claims --cores $(CORES) --configfile config/claims.yaml --rerun-incomplete \
+	&& $(BIN)/python -m snakemake claims --configfile config/claims.yaml --report results/claims/report.html \
+	&& echo "Claims:  results/claims/claims.md"
+
 # Default suite (fast); slow science checks: `make test-slow`.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -38,8 +46,8 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check lyap_core tests benchmarks workflow scripts
-	$(BIN)/ruff format --check lyap_core tests benchmarks workflow scripts
+	$(BIN)/ruff check lyap_core tests benchmarks workflow
+	$(BIN)/ruff format --check lyap_core tests benchmarks workflow
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py

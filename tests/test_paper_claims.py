@@ -27,8 +27,9 @@ def _run(J=None, **kw) -> lc.SpectrumResult:
 # -- discrete time: random-matrix theory -----------------------------------------------------
 # Accuracy claimed for the free-multiplicative law in the bulk (ranks 0..0.8), per step.
 # Measured deviations (measured - law) in the four bulk bins: |dev| <= 0.031 over 5
-# realisations at N = 200, g = 2; <= 0.051 over 8 at N = 400, g = 1.5..5 (scripts/
-# reproduce.py --scale medium). They vary between realisations (s.d. up to 0.03 in
+# realisations at N = 200, g = 2; <= 0.051 over 8 at N = 400, g = 1.5..5 (the former
+# scripts/reproduce.py --scale medium, commit 07225d4; now `make claims`, rmt_discrete).
+# They vary between realisations (s.d. up to 0.03 in
 # [0.6, 0.8)) far more than with time noise (s.e. <= 0.014), and do not shrink from
 # N = 200 to 400: a model error of the annealed law (quenched J, temporally correlated
 # phi'), not its finite-N bias (-0.007..-0.011 at n = 200, docs/theory.md). 0.06 is that
@@ -61,7 +62,7 @@ def test_discrete_spectrum_follows_free_multiplicative_law_not_ginibre():
 # spectrum deviates from it by its time noise plus a realisation-specific (quenched)
 # part that changes sign between networks and shrinks with N. Largest s.d. over
 # realisations of the binned half-sum deviation (first bin, the edges of the spectrum),
-# g = 3, t = 200, chaotic realisations (scripts/reproduce.py --scale medium): 0.0062
+# g = 3, t = 200, chaotic realisations (former scripts/reproduce.py --scale medium): 0.0062
 # (N = 100, 4 networks), 0.0049 (N = 200, 6), 0.0017 (N = 400, 6); time noise per bin
 # ~0.001. The ensemble test (slow, below) measures the realisation spread itself.
 QUENCHED_SD = {100: 0.0062, 200: 0.0049}

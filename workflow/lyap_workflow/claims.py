@@ -73,7 +73,7 @@ def _numerics(stores: Sequence[xr.Dataset]) -> dict[str, Any]:
             ns.add(int(p["n"]))
             seeds.add(int(p["seed"]))
             t_sim.add(float(p["t_sim"]))
-            dt.add(float(p["dt"]) if p.get("dt") is not None else math.nan)
+            dt.add(float(p["dt"]) if p.get("dt") is not None else 1.0)  # maps: one step
     return {
         "N": sorted(ns),
         "seeds": sorted(seeds),
