@@ -1,0 +1,130 @@
+"""Claims computed from stores: every row complete, numbers equal to independent
+computations from the same store, verdicts that change when the data contradict the claim."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from lyap_workflow import claims
+from store_fixtures import build_store, continuous_points, discrete_points, input_points
+
+from lyap_core.theory import dmft_continuous
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+TRAINING = {
+    "n": 300,
+    "g": 1.5,
+    "seed": 8,
+    "dt": 0.1,
+    "test_error": 0.01,
+    "trained": {
+        "exponents": [-0.0004, -0.034],
+        "stderr": [0.002, 0.0008],
+        "chaotic": False,
+        "t_sim": 1000.0,
+    },
+    "untrained": {"exponents": [0.037], "stderr": [0.006], "chaotic": True, "t_sim": 600.0},
+}
+CONFIG = {
+    "mean_field_lambda_max": {"sweep": "cont"},
+    "extensive_chaos": {"sweep": "cont"},
+    "gain_rise_and_fall": {"sweep": "cont"},
+    "dt_convergence": {"sweep": "cont", "refined": "cont"},
+    "chaotic_fraction": {"sweep": "cont"},
+    "point_symmetry": {"sweep": "cont"},
+    "rmt_continuous": {"sweep": "cont", "g": [5.0]},
+    "rmt_discrete": {"sweep": "disc"},
+    "input_suppresses_chaos": {"sweep": "inp"},
+    "trained_network": {},
+}
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("claims")
+    return {
+        "cont": build_store(tmp, "cont", continuous_points()),
+        "disc": build_store(tmp, "disc", discrete_points()),
+        "inp": build_store(tmp, "inp", input_points()),
+    }
+
+
+@pytest.fixture(scope="module")
+def rows(stores, tmp_path_factory):
+    return claims.compute_claims(stores, CONFIG, TRAINING, tmp_path_factory.mktemp("fig"))
+
+
+def by_name(row, name):
+    (m,) = [m for m in row["measured"] if m["name"] == name]
+    return m
+
+
+def test_every_claim_has_a_complete_row_and_a_figure(rows):
+    assert [r["key"] for r in rows] == list(claims.CLAIMS)
+    for r in rows:
+        for field in ("claim", "measured", "N", "seeds", "t_sim", "dt", "verdict", "criterion"):
+            assert field in r, (r["key"], field)
+        assert r["measured"] and r["verdict"] and not r["verdict"].startswith("not computed")
+        with open(r["figure"], "rb") as fh:
+            assert fh.read(4) == b"\x89PNG"
+
+
+def test_numbers_are_the_stores_and_the_theorys(rows, stores):
+    ds = stores["cont"].isel(input_std=0)
+    row = rows[claims.CLAIMS.index("mean_field_lambda_max")]
+    for g in (5.0, 8.0):  # computed in the claims step, not copied
+        m = by_name(row, f"DMFT lambda_max (g = {g:g}, N -> inf)")
+        assert m["value"] == pytest.approx(dmft_continuous(g).lambda_max, rel=1e-12)
+    row = rows[claims.CLAIMS.index("extensive_chaos")]
+    p = ds.sel(g=8.0, N=80)
+    c = p["chaotic"].values
+    want = p["kaplan_yorke_per_n"].values[c].mean()
+    assert by_name(row, "D/N (g = 8, N = 80)")["value"] == pytest.approx(want, rel=1e-12)
+    assert row["N"] == [40, 80] and row["seeds"] == [0, 1] and row["t_sim"] == [150.0]
+    assert row["dt"] == [0.025, 0.05]
+    row = rows[claims.CLAIMS.index("dt_convergence")]  # a sweep against itself: no difference
+    assert all(m["value"] == 0 for m in row["measured"] if np.isfinite(m["value"]))
+    assert row["verdict"].startswith("consistent")
+
+
+def test_point_symmetry_verdict_fails_when_the_spectrum_is_not_symmetric(stores, rows):
+    good = rows[claims.CLAIMS.index("point_symmetry")]
+    assert good["verdict"].startswith("reproduced"), good["verdict"]
+    broken = stores["cont"].copy(deep=True)
+    n = broken["exponents"].sizes["i"]
+    tilt = 0.2 * np.linspace(1.0, 0.0, n)  # adds to the top of the spectrum only
+    broken["exponents"] = broken["exponents"] + tilt
+    broken["exponents_blocks"] = broken["exponents_blocks"] + tilt
+    row, _ = claims.claim_point_symmetry({"cont": broken}, CONFIG["point_symmetry"])
+    assert row["verdict"].startswith("differs"), row["verdict"]
+
+
+def test_trained_network_verdict_follows_the_spectrum():
+    row, _ = claims.claim_trained_network({}, {}, training=TRAINING)
+    assert row["verdict"].startswith("reproduced")
+    chaotic = json.loads(json.dumps(TRAINING))
+    chaotic["trained"]["exponents"] = [0.05, -0.01]
+    row, _ = claims.claim_trained_network({}, {}, training=chaotic)
+    assert row["verdict"].startswith("differs")
+
+
+def test_claims_files(rows, tmp_path):
+    header = {"config_files": ["config/x.yaml"], "command": "make claims", "provenance": {}}
+    claims.write_claims(rows, header, tmp_path / "claims.json", tmp_path / "claims.md")
+    data = json.loads((tmp_path / "claims.json").read_text())
+    assert [r["key"] for r in data["claims"]] == list(claims.CLAIMS)
+    md = (tmp_path / "claims.md").read_text()
+    assert md.count("\n| ") >= len(claims.CLAIMS) and "make claims" in md
+
+
+def test_claims_config_errors_name_the_problem():
+    with pytest.raises(KeyError, match="claims"):
+        claims.sweeps_of({"sweeps": {}})
+    cfg = {"sweeps": {"a": {}}, "claims": dict(CONFIG)}
+    with pytest.raises(KeyError, match="unknown sweep"):
+        claims.sweeps_of(cfg)
+    cfg["sweeps"] = {"cont": {}, "disc": {}, "inp": {}}
+    assert claims.sweeps_of(cfg) == ["cont", "disc", "inp"]
