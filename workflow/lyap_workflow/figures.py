@@ -23,6 +23,7 @@ import xarray as xr
 
 # Figure objects, never pyplot: no global backend is chosen (headless on cluster login
 # nodes, and importing this module leaves a notebook's inline backend alone).
+from matplotlib import ticker as mticker
 from matplotlib.figure import Figure
 
 from lyap_core.analysis import (
@@ -96,6 +97,14 @@ def _grid(fig: Figure, k: int, ncols: int = 4, **kw: Any) -> list[Any]:
     for ax in axes[k:]:
         ax.set_visible(False)
     return list(axes[:k])
+
+
+def log_x(ax: Any) -> None:
+    """Logarithmic x axis with plain tick labels at 1, 2, 5 x 10^k (g and N are small)."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(mticker.ScalarFormatter())
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
 
 
 def _n_exponents(p: xr.Dataset) -> int:
@@ -197,7 +206,7 @@ def fig_measures_vs_g(ds: xr.Dataset) -> Figure:
         ax.set_ylabel(label)
         ax.axhline(0, color="k", lw=0.5)
         if gs.min() > 0 and gs.max() / gs.min() > 4:
-            ax.set_xscale("log")
+            log_x(ax)
     for ax in axes[2:]:
         ax.set_xlabel("g")
     axes[0].legend(fontsize=7)
@@ -572,7 +581,8 @@ def fig_dt_convergence(ds: xr.Dataset, refined: xr.Dataset) -> Figure:
                 )
     t = _unit(ds)
     for ax, (_, lab) in zip(axes, MEASURES, strict=True):
-        ax.set(xlabel="g", ylabel=lab.format(t=t), xscale="log")
+        ax.set(xlabel="g", ylabel=lab.format(t=t))
+        log_x(ax)
         ax.legend(fontsize=6)
     fig.suptitle(_title(ds, "dt convergence: the same networks at dt and dt/2", note), fontsize=10)
     return fig
