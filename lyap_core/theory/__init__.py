@@ -3,6 +3,7 @@
 from .meanfield import MeanFieldSolution, dmft_continuous, dmft_discrete, gaussian_average
 from .rmt import (
     circular_law_continuous,
+    crossing_kicks_continuous,
     free_multiplicative_discrete,
     ginibre_discrete,
     ginibre_product_exact,
@@ -11,6 +12,7 @@ from .rmt import (
 __all__ = [
     "MeanFieldSolution",
     "circular_law_continuous",
+    "crossing_kicks_continuous",
     "dmft_continuous",
     "dmft_discrete",
     "free_multiplicative_discrete",
