@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CORES ?= 2
 CONFIG ?= config/config.yaml
 
-.PHONY: run claims test test-slow test-all lint bench clean-results
+.PHONY: run claims test test-slow test-all lint bench mutation clean-results
 
 $(STAMP): requirements.lock pyproject.toml workflow/pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -46,11 +46,16 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check lyap_core tests benchmarks workflow
-	$(BIN)/ruff format --check lyap_core tests benchmarks workflow
+	$(BIN)/ruff check lyap_core tests benchmarks workflow tools
+	$(BIN)/ruff format --check lyap_core tests benchmarks workflow tools
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+
+# Hand-written mutants of the numerics modules against the default suite (not in CI;
+# ~10 min): prints the killed share and the survivors.
+mutation: $(STAMP)
+	$(BIN)/python tools/mutation.py
 
 clean-results:
 	rm -rf results .snakemake
