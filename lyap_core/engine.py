@@ -79,6 +79,7 @@ class EngineState:
     n_ons: int = 0  # ONS intervals in the accumulation (adaptive t_ONS keeps their product)
     max_growth: float = 0.0  # largest log-cond growth per step seen in the tangent transient
     div_first: float = float("nan")  # divergence at the first accumulation step (trapezoid rule)
+    dphi_hist: np.ndarray | None = None  # histogram of ln phi' (systems with log_dphi_histogram)
     # accuracy target (lyap_core.stopping): equal blocks of block_len steps, n_full complete
     block_len: int = 0
     n_full: int = 0
@@ -90,7 +91,7 @@ class EngineState:
     tt_steps: int = 0
     m_chosen: bool = False
     m_changes: int = 0  # resizes of the frame so far (seeds the columns added)
-    dphi_hist: np.ndarray | None = None  # histogram of ln phi' (systems with log_dphi_histogram)
+    next_per: int = 0  # maps with adaptive t_ONS: steps to the next QR, from the last cond(Q)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ class EngineConfig:
     adaptive_ons: bool = False
     bootstrap: int = 0
     target_log_cond: float = float(np.log(1e3))
+    # maps with adaptive t_ONS: each interval from the last one's cond(Q), kept below this
+    # (CholeskyQR2 is exact to ~1e7; COND_WARN is 1e5)
+    map_target_log_cond: float = float(np.log(1e4))
     target_rel_stderr: float = 0.0  # > 0: stop at this relative s.e. (lyap_core.stopping)
     max_steps: int = 0  # accumulation cap with a target (t_max / dt)
     min_block_steps: int = 0  # first block length with a target
@@ -157,6 +161,12 @@ def initial_state(
         steps_per_ons=cfg.steps_per_ons,
         n_ons=cfg.n_ons,
     )
+
+
+def _growth(logr: np.ndarray) -> float:
+    """Growth over one interval: of cond(Q) (spread of log|R_ii|) or of the norms themselves
+    (max |log R_ii|; with m = 1 cond(Q) = 1, but the vector still over- or underflows)."""
+    return max(float(np.max(logr) - np.min(logr)), float(np.max(np.abs(logr))))
 
 
 class Benettin:
@@ -355,8 +365,7 @@ class Benettin:
         ``n_blocks`` QRs in the accumulation so that no time block stays empty.
         """
         s, cfg = self.state, self.cfg
-        growth = max(float(np.max(logr) - np.min(logr)), float(np.max(np.abs(logr))))
-        s.max_growth = max(s.max_growth, growth / chunk)
+        s.max_growth = max(s.max_growth, _growth(logr) / chunk)
         if cfg.targeted:
             total = cap = cfg.min_block_steps
         else:
@@ -369,7 +378,28 @@ class Benettin:
 
     def _accumulated(self) -> bool:
         s = self.state
-        return bool(s.stopped_by) if self.cfg.targeted else s.n_ons_done >= s.n_ons
+        return bool(s.stopped_by) if self.cfg.targeted else s.step >= s.steps_per_ons * s.n_ons
+
+    def _map_interval(self) -> int:
+        """Steps to the next QR of a map with adaptive t_ONS, ending at most at a block's end.
+
+        The last interval's growth of cond(Q) per step sets it (``next_per``), so that
+        cond(Q) stays near ``map_target_log_cond``: a map's QR is most of its step time.
+        """
+        s = self.state
+        k = max(1, s.next_per or s.steps_per_ons)
+        if self.cfg.targeted:
+            return min(k, s.block_len - int(s.block_steps[s.n_full]))
+        total, nb = s.steps_per_ons * s.n_ons, s.block_sums.shape[0]
+        b = s.step * nb // total
+        return min(k, -(-(b + 1) * total // nb) - s.step)  # first step of block b + 1
+
+    def _update_map_interval(self, logr: np.ndarray, per: int) -> None:
+        s, cfg = self.state, self.cfg
+        total = s.steps_per_ons * s.n_ons
+        cap = cfg.min_block_steps if cfg.targeted else max(1, total // cfg.n_blocks)
+        growth = _growth(logr) / per
+        s.next_per = min(cap, max(1, int(cfg.map_target_log_cond / growth))) if growth else cap
 
     def _target_block(self, logr: np.ndarray, per: int) -> None:
         """Add one interval to the current block; at a block's end check the target."""
@@ -412,7 +442,10 @@ class Benettin:
         planned = cfg.max_steps // per if cfg.targeted else s.n_ons
         hist_stride = max(1, planned // cfg.n_history)
         dt = sysm.dt
+        dynamic = cfg.adaptive_ons and not sysm.continuous  # maps: QR interval per interval
         while not self._accumulated():
+            if dynamic:
+                per = self._map_interval()
             t0 = time.perf_counter()
             if self._begin is not None:
                 self._begin(X)
@@ -436,13 +469,15 @@ class Benettin:
             logr = self._orthonormalize(Q)
             self._check_finite(logr)
             s.log_sum += logr
+            if dynamic:
+                self._update_map_interval(logr, per)
             if cfg.targeted:
                 self._target_block(logr, per)
                 if self.state is not s:  # m = "auto" enlarged the frame: start again
                     self._boundary()
                     return
-            else:
-                b = s.n_ons_done * n_blocks // s.n_ons
+            else:  # block of the interval's first step (n_ons_done * B // n_ons at fixed t_ONS)
+                b = (s.step - per) * n_blocks // (s.steps_per_ons * s.n_ons)
                 s.block_sums[b] += logr
                 s.block_steps[b] += per
             s.max_log_cond = max(s.max_log_cond, self.ortho.last_log_cond)

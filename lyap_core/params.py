@@ -50,7 +50,9 @@ class RunParams:
 
     ``adaptive_ons`` re-chooses the steps between QRs during the tangent transient so
     that the observed condition number of Q stays near 1e3 (the accumulation then uses
-    that fixed value); ``bootstrap > 0`` replaces batch-means standard errors by a
+    that fixed value; for maps, ``model="discrete"``, each interval between QRs is
+    re-chosen in the accumulation from the last one's condition number, kept near 1e4:
+    a map's QR is most of its step time); ``bootstrap > 0`` replaces batch-means standard errors by a
     bootstrap over the time blocks with that many resamples.
 
     Time to answer (docs/NUMERICS.md, "accuracy targets", "m auto", "mixed precision"):

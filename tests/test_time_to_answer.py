@@ -48,6 +48,52 @@ def test_adaptive_ons_with_one_exponent_bounds_the_vector_growth():
     assert abs(adaptive.lambda_max - fixed.lambda_max) < 3 * se
 
 
+# -- maps: QR interval from the observed condition number -------------------------------------
+MAP = dict(model="discrete", n=60, g=1.3, seed=1, t_sim=1000, t_transient=100)
+
+
+def _qr_count(params):
+    """Result and number of QRs in the accumulation (progress is called after each)."""
+    s = params.steps()
+    start = s["transient"] + s["tangent_transient"]
+    calls = []
+    res = lc.run_point(params, progress=lambda done, total: calls.append(done))
+    return res, sum(d > start for d in calls)
+
+
+def test_map_qr_interval_follows_the_condition_number():
+    fixed, n_fixed = _qr_count(lc.RunParams(**MAP))
+    adaptive, n_adaptive = _qr_count(lc.RunParams(**MAP, adaptive_ons=True))
+    assert n_fixed == 1000 and n_adaptive < n_fixed / 2  # one step per QR before
+    # same trajectory; where the QRs cut the product does not change the exponents while
+    # cond(Q) < 1e7 (CholeskyQR2 exact to u cond): the t_ons-independence bound of E3
+    assert adaptive.max_condition_number < 1e7
+    assert np.max(np.abs(adaptive.exponents - fixed.exponents)) < 1e-8
+    assert abs(adaptive.sum_rule_residual) < 1e-10 * abs(adaptive.sum_rule_target)
+    assert np.all(np.isfinite(adaptive.stderr)) and adaptive.block_means.shape[0] == 20
+
+
+def test_map_qr_interval_resume_is_bit_identical(tmp_path):
+    p = lc.RunParams(**MAP, adaptive_ons=True)
+    ref = lc.run_point(p)
+    path = tmp_path / "ck.npz"
+    calls = {"n": 0}
+
+    class Interrupt(Exception):
+        pass
+
+    def progress(done, total):
+        calls["n"] += 1
+        if calls["n"] == 200:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        lc.run_point(p, checkpoint=path, checkpoint_interval=0, progress=progress)
+    res = lc.run_point(p, checkpoint=path, checkpoint_interval=0)
+    assert res.exponents.tobytes() == ref.exponents.tobytes()
+    assert res.stderr.tobytes() == ref.stderr.tobytes()
+
+
 # -- accuracy targets -------------------------------------------------------------------------
 def test_target_stops_with_the_errors_it_promises(chaotic_full):
     x = 0.1
