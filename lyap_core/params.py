@@ -52,8 +52,8 @@ class RunParams:
     that the observed condition number of Q stays near 1e3 (the accumulation then uses
     that fixed value; for maps, ``model="discrete"``, each interval between QRs is
     re-chosen in the accumulation from the last one's condition number, kept near 1e4:
-    a map's QR is most of its step time); ``bootstrap > 0`` replaces batch-means standard errors by a
-    bootstrap over the time blocks with that many resamples.
+    a map's QR is most of its step time); ``bootstrap > 0`` replaces batch-means
+    standard errors by a bootstrap over the time blocks with that many resamples.
 
     Time to answer (docs/NUMERICS.md, "accuracy targets", "m auto", "mixed precision"):
     ``target_rel_stderr`` = X > 0 accumulates until the relative standard errors of
