@@ -107,6 +107,13 @@ def log_x(ax: Any) -> None:
     ax.xaxis.set_minor_formatter(mticker.NullFormatter())
 
 
+def bars(ax: Any, x: Any, y: Any, err: Any, label: str, gid: str, **kw: Any) -> Any:
+    """Points with error bars joined by a line; ``gid`` names the data line for tests."""
+    y, err = np.asarray(y, dtype=float), np.asarray(err, dtype=float)
+    style = {"marker": "o", "ms": 3, "capsize": 2} | kw
+    return ax.errorbar(x, y, yerr=err, label=label, gid=gid, **style)
+
+
 def _n_exponents(p: xr.Dataset) -> int:
     """Number of stored exponents of a (g, N) slice (finite in at least one seed)."""
     lam = p["exponents"].values.reshape(-1, p.sizes["i"])
@@ -170,26 +177,15 @@ def fig_measures_vs_g(ds: xr.Dataset) -> Figure:
         p = d.sel(N=n)
         for ax, (name, _) in zip(axes, MEASURES, strict=False):
             st = measure_stats(p, name)
-            ax.errorbar(
-                gs,
-                st["mean"].values,
-                yerr=st["se"].values,
-                marker="o",
-                ms=3,
-                capsize=2,
-                label=f"N = {n}",
-                gid=f"{name} N={n}",
-            )
+            bars(ax, gs, st["mean"], st["se"], f"N = {n}", f"{name} N={n}")
         st = measure_stats(p, "lambda_max")
-        axes[3].errorbar(
+        bars(
+            axes[3],
             gs,
-            st["fraction_chaotic"].values,
-            yerr=st["fraction_chaotic_se"].values,
-            marker="o",
-            ms=3,
-            capsize=2,
-            label=f"N = {n}",
-            gid=f"fraction_chaotic N={n}",
+            st["fraction_chaotic"],
+            st["fraction_chaotic_se"],
+            f"N = {n}",
+            f"fraction_chaotic N={n}",
         )
     curve = np.geomspace(gs.min(), gs.max(), 24)
     curve = np.unique(np.concatenate([curve, gs]))
@@ -292,16 +288,14 @@ def fig_measures_vs_input(ds: xr.Dataset) -> Figure:
                 color = None
                 for row, (name, _) in enumerate(MEASURES):
                     st = measure_stats(p, name)
-                    bar = axes[row, col].errorbar(
+                    bar = bars(
+                        axes[row, col],
                         sig,
-                        st["mean_all"].values,
-                        yerr=st["se_all"].values,
-                        marker="o",
-                        ms=3,
-                        capsize=2,
+                        st["mean_all"],
+                        st["se_all"],
+                        f"g = {g:g}, N = {n}",
+                        f"{name} g={g:g} N={n} tau={tau:g}",
                         color=color,
-                        label=f"g = {g:g}, N = {n}",
-                        gid=f"{name} g={g:g} N={n} tau={tau:g}",
                     )
                     color = bar[0].get_color()
                 lam = measure_stats(p, "lambda_max")
@@ -491,15 +485,13 @@ def fig_chaotic_fraction(ds: xr.Dataset) -> Figure:
             for sig in _values(d, "input_std"):
                 p = d.sel(N=n, input_std=sig) if "input_std" in d.dims else d.sel(N=n)
                 st = measure_stats(p, "lambda_max")
-                ax.errorbar(
+                bars(
+                    ax,
                     gs,
                     st["fraction_chaotic"].values.reshape(gs.shape),
-                    yerr=st["fraction_chaotic_se"].values.reshape(gs.shape),
-                    marker="o",
-                    ms=3,
-                    capsize=2,
-                    label=f"N = {n}, σ = {sig:g}",
-                    gid=f"fraction_chaotic N={n} sigma={sig:g} tau={tau:g}",
+                    st["fraction_chaotic_se"].values.reshape(gs.shape),
+                    f"N = {n}, σ = {sig:g}",
+                    f"fraction_chaotic N={n} sigma={sig:g} tau={tau:g}",
                 )
         ax.set(xlabel="g", ylabel="fraction of chaotic seeds", ylim=(-0.05, 1.05))
         ax.set_title(f"τ_in = {tau:g}" if len(taus) > 1 else "")
