@@ -13,30 +13,27 @@ import numpy as np
 import psutil
 import pytest
 import yaml
-from snakemake.utils import validate
-
-from lyap_core import RunParams, run_point
+from lyap_workflow.cache import Cache, point_key
+from lyap_workflow.campaign import slurm_cluster
+from lyap_workflow.config import resolve
+from lyap_workflow.execute import BLAS_ENV, run_points, single_threaded_blas_env
 from lyap_workflow.sweep import (
-    BLAS_ENV,
+    RUNTIME_SAFETY,
     ConfigError,
     Point,
-    PointError,
     expand_grid,
+    job_minutes,
     plan,
-    run_points,
-    single_threaded_blas_env,
-    slurm_cluster,
 )
 
+from lyap_core import RunParams, run_point
+
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def resolved(sweep: dict) -> dict:
-    """A sweep with the schema's defaults filled in (as the Snakefile does)."""
-    cfg = {"sweeps": {"s": copy.deepcopy(sweep)}}
-    validate(cfg, str(SCHEMA))
-    return cfg["sweeps"]["s"]
+    """A sweep with the schema's defaults filled in (as the Snakefile and lyap sweep do)."""
+    return resolve({"sweeps": {"s": copy.deepcopy(sweep)}})["sweeps"]["s"]
 
 
 def tiny(**changes) -> dict:
@@ -118,6 +115,10 @@ JOBQUEUE = {"cores": 1, "memory": "1GB", "jobs": 1}
             {"execution": {"dask": {"scheduler_address": "tcp://x:1", "jobqueue": JOBQUEUE}}},
             "sweeps.s.execution.dask",
         ),
+        (
+            {"execution": {"max_job_minutes": 4}},
+            "invalid config: sweeps.s.execution.max_job_minutes",
+        ),
     ],
 )
 def test_invalid_points_are_rejected_naming_the_field(changes, field):
@@ -135,43 +136,104 @@ def test_invalid_points_are_rejected_naming_the_field(changes, field):
     assert str(err.value).startswith(field + ":"), str(err.value)
 
 
-def names(sweep: dict) -> list[str]:
-    return list(plan({"s": sweep})["s"])
+def keys(sweep: dict) -> set[str]:
+    return {p.key for p in plan({"s": sweep})["s"].points}
+
+
+def test_plan_applies_schema_defaults_to_a_raw_config():
+    """No KeyError on a raw config: plan() fills the schema defaults itself."""
+    raw = {"s": {"grid": {"g": [2.0], "N": [8]}, "numerics": {"t_sim": 10.0}}}
+    (p,) = plan(raw)["s"].points
+    assert p.params.t_transient == 100.0 and p.threads == 1
 
 
 def test_shards_pack_cheap_points_and_isolate_costly_ones():
     sweep = tiny()
-    shards = plan({"s": sweep})["s"].values()
-    assert sum(len(s.points) for s in shards) == 16
-    assert all(len({p.params.n for p in s.points}) == 1 for s in shards)
-    big = tiny(execution={"shard_seconds": 1e-6})
-    assert all(len(s.points) == 1 for s in plan({"s": big})["s"].values())
-    one = tiny(execution={"shard_seconds": 1e6})
-    assert len(plan({"s": one})["s"]) == 2  # one per N
+    shards = plan({"s": sweep})["s"].shards.values()
+    assert sorted(q.index for s in shards for q in s.points) == list(range(16))
+    assert all(s.threads <= 2 for s in shards)
+    big = tiny(execution={"shard_seconds": 1e-6, "cores": 1})
+    assert all(len(s.points) == 1 for s in plan({"s": big})["s"].shards.values())
+    one = tiny(execution={"shard_seconds": 1e6, "cores": 2})
+    (only,) = plan({"s": one})["s"].shards.values()  # 2 lanes, all 16 points
+    assert len(only.points) == 16 and only.threads == 2
 
 
-def test_changing_numerics_renames_exactly_the_affected_shards():
-    base = tiny()
-    before = names(base)
+def test_keys_change_exactly_with_the_points_numbers():
+    before = keys(tiny())
     touched = tiny(overrides=[{"match": {"g": [4.0], "N": [16]}, "numerics": {"t_sim": 20.0}}])
-    after = names(touched)
-    shards = plan({"s": touched})["s"]
-    changed = set(after) - set(before)
-    assert changed
-    for name in changed:  # every renamed shard holds a touched point
-        assert any(p.params.g == 4.0 and p.params.n == 16 for p in shards[name].points)
-    for name in set(after) & set(before):
-        assert not any(p.params.g == 4.0 and p.params.n == 16 for p in shards[name].points)
-    assert names(tiny()) == before  # reverting finds the old shards again
-    globally = names(tiny(numerics={"t_sim": 20.0, "t_transient": 5.0}))
-    assert not set(globally) & set(before)
+    pts = plan({"s": touched})["s"].points
+    changed = {p.key for p in pts} - before
+    assert changed == {p.key for p in pts if p.params.g == 4.0 and p.params.n == 16}
+    assert len(changed) == 4
+    assert keys(tiny()) == before  # reverting finds the old points again
+    assert not keys(tiny(numerics={"t_sim": 20.0, "t_transient": 5.0})) & before
 
 
-def test_execution_settings_do_not_rename_shards():
-    before = names(tiny())
-    ex = {"shard_seconds": 0.5, "cores": 7, "checkpoint_interval": 1.0}
+def test_extending_a_grid_adds_exactly_the_new_keys():
+    before = keys(tiny())
+    more = tiny(
+        grid={"g": [2.0, 3.0, 4.0], "N": [8, 16], "input_std": [0.0, 0.5], "seed": [0, 1, 2]}
+    )
+    assert before < keys(more) and len(keys(more)) == 36
+
+
+def test_execution_settings_do_not_change_keys():
+    before = keys(tiny())
+    ex = {"shard_seconds": 7.0, "cores": 7, "checkpoint_interval": 1.0, "max_job_minutes": 60}
     ex["dask"] = {"scheduler_address": "tcp://elsewhere:8786"}
-    assert names(tiny(execution=ex)) == before
+    assert keys(tiny(execution=ex)) == before
+
+
+def test_blas_threads_are_in_the_key():
+    """Multi-threaded BLAS changes the last bits, so a big point's threads are in its key."""
+    ex = {"big_point_n": 16, "big_point_threads": 2}
+    pts = plan({"s": tiny(execution=ex)})["s"].points
+    assert {p.threads for p in pts if p.params.n == 16} == {2}
+    assert {p.threads for p in pts if p.params.n == 8} == {1}
+    same = {p.key for p in pts if p.params.n == 8}
+    assert same <= keys(tiny()) and not {p.key for p in pts if p.params.n == 16} & keys(tiny())
+
+
+def test_numerics_version_is_in_the_key(monkeypatch):
+    p = RunParams(n=8, t_sim=10.0)
+    before = point_key(p)
+    monkeypatch.setattr("lyap_workflow.cache.NUMERICS_VERSION", "other")
+    assert point_key(p) != before
+
+
+def test_only_points_missing_from_the_cache_are_planned(tmp_path):
+    sweep = tiny()
+    cache = Cache(tmp_path)
+    pts = plan({"s": sweep}, cache)["s"].points
+    for p in pts[:5]:
+        cache.path(p.key).parent.mkdir(parents=True, exist_ok=True)
+        cache.path(p.key).touch()
+    missing = plan({"s": sweep}, cache)["s"].missing
+    assert {p.key for p in missing} == {p.key for p in pts[5:]}
+    cache.record_failure(pts[7].key, {"reason": "test"})
+    again = plan({"s": sweep}, cache)["s"]
+    assert {p.key for p in again.missing} == {p.key for p in missing}
+    before = set(plan({"s": sweep}, Cache(tmp_path / "other"))["s"].shards)
+    assert set(again.shards) != before  # a failed point's shard is renamed: it reruns
+
+
+def test_no_job_exceeds_the_maximum_and_long_points_chain():
+    """A 30-min cap: a point estimated at ~1 h becomes a chain of jobs, each within the cap."""
+    sweep = tiny(
+        grid={"g": [2.0], "N": [8, 200]},
+        numerics={"t_sim": 100000.0, "t_transient": 5.0},
+        execution={"max_job_minutes": 30, "shard_seconds": 60, "cores": 2},
+    )
+    sp = plan({"s": sweep})["s"]
+    long = max(sp.points, key=lambda p: p.seconds)
+    assert RUNTIME_SAFETY * long.seconds > 30 * 60  # the test needs a point too long for a job
+    ex = sp.sweep["execution"]
+    minutes = {name: job_minutes(s, ex) for name, s in sp.shards.items()}
+    assert max(minutes.values()) <= 30
+    chain = sorted((s for s in sp.shards.values() if s.points == (long,)), key=lambda s: s.segment)
+    assert len(chain) >= 2 and chain[-1].segment == chain[-1].segments == len(chain)
+    assert [s.previous for s in chain] == [None] + [s.name for s in chain[:-1]]
 
 
 def test_blas_env_is_single_threaded_and_restored(monkeypatch):
@@ -187,6 +249,10 @@ def specs_of(*params: dict) -> list[dict]:
     return [Point(0, RunParams(**p)).spec() for p in params]
 
 
+def results_of(cache: Cache, specs: list[dict]) -> list:
+    return [cache.load(s["key"])[0] for s in specs]
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_points_are_bit_identical_with_one_or_two_workers(tmp_path):
     points = [
@@ -197,30 +263,38 @@ def test_points_are_bit_identical_with_one_or_two_workers(tmp_path):
     direct = [run_point(p) for p in points]
     specs = specs_of(*points)
     for workers in (1, 2):
-        got = run_points(specs, cores=2, n_workers=workers, checkpoint_dir=tmp_path / str(workers))
-        for a, b in zip(direct, got, strict=True):
+        cache = Cache(tmp_path / str(workers))
+        outcomes = run_points(specs, cache.root, cores=2, n_workers=workers)
+        assert [o["status"] for o in outcomes] == ["ok"] * 4
+        for a, b in zip(direct, results_of(cache, specs), strict=True):
             assert np.array_equal(a.exponents, b.exponents)
+            assert np.array_equal(a.history, b.history)
             assert a.kaplan_yorke_dimension == b.kaplan_yorke_dimension
+    again = run_points(specs, tmp_path / "1", cores=1)
+    assert [o["status"] for o in again] == ["cached"] * 4  # nothing recomputed
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_a_failing_point_is_reported_with_its_parameters(tmp_path):
-    good = {"n": 6, "g": 2.0, "t_sim": 5.0, "t_transient": 1.0}
-    bad = {**good, "connectivity": "file", "coupling": str(tmp_path / "nowhere.npy"), "seed": 7}
+def test_a_failing_point_is_recorded_with_its_reason_and_traceback(tmp_path):
+    good = {"n": 8, "g": 3.0, "phi": "relu", "t_sim": 10.0, "t_transient": 300.0}
+    bad = {**good, "seed": 3}  # unbounded relu: this network diverges
     logged = []
-    with pytest.raises(PointError) as err:
-        run_points(specs_of(good, bad), cores=2, log=logged.append)
-    msg = str(err.value)
-    assert "1 of 2 points failed" in msg
-    assert "seed=7" in msg and "nowhere.npy" in msg and "coupling" in msg
-    assert any("FAILED" in line and "seed=7" in line for line in logged)
+    specs = specs_of(good, bad)
+    outcomes = run_points(specs, tmp_path / "cache", cores=2, log=logged.append)
+    assert [o["status"] for o in outcomes] == ["ok", "failed"]
+    assert "DivergenceError" in outcomes[1]["reason"] and "at step" in outcomes[1]["reason"]
+    assert "Traceback" in outcomes[1]["traceback"]
+    assert any("FAILED" in line and "seed=3" in line for line in logged)
+    assert any(line.startswith("    | Traceback") for line in logged)  # traceback in the log
     assert sum("lambda_max" in line for line in logged) == 1  # the good point still ran
+    rec = Cache(tmp_path / "cache").failure(specs[1]["key"])
+    assert rec["attempts"] == 1 and "DivergenceError" in rec["reason"]
 
 
 def _kill_a_worker_when_checkpointed(ckpt_dir: Path, killed: list[int]) -> None:
     """SIGKILL the dask worker process (its nanny lives in this process) mid-point."""
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not list(ckpt_dir.glob("point*.npz")):
+    while time.monotonic() < deadline and not list(ckpt_dir.glob("*.npz")):
         time.sleep(0.05)
     for child in psutil.Process().children():
         if "spawn_main" in " ".join(child.cmdline()):
@@ -234,28 +308,50 @@ def test_killed_worker_resumes_from_its_checkpoint_bit_identically(tmp_path):
     p = {"n": 40, "g": 3.0, "t_sim": 150.0, "t_transient": 20.0}
     direct = run_point(p)
     killed: list[int] = []
-    ckpt = tmp_path / "ckpt"
+    cache = Cache(tmp_path)
+    ckpt = cache.checkpoint("x").parent
     killer = threading.Thread(target=_kill_a_worker_when_checkpointed, args=(ckpt, killed))
     killer.start()
-    (got,) = run_points(specs_of(p), cores=1, checkpoint_dir=ckpt, checkpoint_interval=0.0)
+    specs = specs_of(p)
+    (out,) = run_points(specs, cache.root, cores=1, checkpoint_interval=0.0)
     killer.join()
     assert killed, "no worker was killed: the test did not exercise a resume"
+    assert out["status"] == "ok"
+    (got,) = results_of(cache, specs)
     assert np.array_equal(got.exponents, direct.exponents)
     assert got.ks_entropy == direct.ks_entropy
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_point_pauses_at_its_deadline_and_resumes_bit_identically(tmp_path):
+    """A job near its time limit pauses (checkpoint kept); the next job finishes the point."""
+    p = {"n": 30, "g": 3.0, "t_sim": 100.0, "t_transient": 10.0}
+    specs = specs_of(p)
+    cache = Cache(tmp_path)
+    (first,) = run_points(specs, cache.root, checkpoint_interval=0.0, deadline=time.time() + 0.5)
+    assert first["status"] == "paused" and cache.checkpoint(specs[0]["key"]).exists()
+    (second,) = run_points(specs, cache.root, checkpoint_interval=0.0)
+    assert second["status"] == "ok"
+    assert np.array_equal(results_of(cache, specs)[0].exponents, run_point(p).exponents)
+
+
 def test_ci_config_plans():
     cfg = yaml.safe_load((ROOT / "config" / "ci.yaml").read_text())
-    validate(cfg, str(SCHEMA))
-    shards = plan(cfg["sweeps"])["ci"]
-    assert sum(len(s.points) for s in shards.values()) == 16
+    sp = plan(cfg["sweeps"])["ci"]
+    assert len(sp.points) == 16 and len(sp.shards) >= 2
 
 
 @pytest.mark.filterwarnings("ignore:Port .* is already in use")
-def test_slurm_cluster_job_script_pins_blas_threads():
+def test_slurm_cluster_job_script_pins_blas_threads_and_retires_workers():
     spec = {"jobs": 3, "cores": 4, "memory": "8GB", "walltime": "01:00:00", "queue": "short"}
     with slurm_cluster(spec) as cluster:
         script = cluster.job_script()
     assert "#SBATCH --cpus-per-task=4" in script and "#SBATCH -p short" in script
+    assert "#SBATCH -t 01:00:00" in script
     assert "--nworkers 4" in script and "--nthreads 1" in script
     assert all(f"export {k}=1" in script for k in BLAS_ENV)
+    # workers retire 10 % (>= 5 min) before the walltime, staggered, and are replaced
+    assert "--lifetime 3240s" in script  # 1 h minus 6 min and "--lifetime-stagger" in script
+    assert "--lifetime-restart" in script
+    with slurm_cluster({"jobs": 1, "cores": 1, "memory": "1GB"}) as cluster:
+        assert "#SBATCH -t 24:00:00" in cluster.job_script()  # not dask-jobqueue's 30 min

@@ -52,8 +52,14 @@ class CacheError(ValueError):
     """A cache file that cannot be used (damaged, another format or numerics version)."""
 
 
-@functools.cache
 def _file_digest(path: str) -> str:
+    """SHA-256 of a file's content (memoised per path, modification time and size)."""
+    st = os.stat(path)
+    return _digest(path, st.st_mtime_ns, st.st_size)
+
+
+@functools.cache
+def _digest(path: str, mtime_ns: int, size: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

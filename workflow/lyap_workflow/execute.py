@@ -71,14 +71,20 @@ def log_to(path: str | Path, prefix: str = "") -> Log:
 
 
 class _Progress:
-    """Prints a long point's progress every :data:`PROGRESS_EVERY` s; stops it at the deadline."""
+    """Prints a long point's progress every :data:`PROGRESS_EVERY` s; stops it at the deadline.
+
+    It stops at the first ONS boundary *after* the one that found the deadline passed,
+    so that the checkpointer (called after this at each boundary) saves at least once.
+    """
 
     def __init__(self, label: str, deadline: float | None):
         self.label, self.deadline, self.last = label, deadline, time.monotonic()
+        self.expired = False
 
     def __call__(self, done: int, total: int) -> None:
-        if self.deadline is not None and time.time() >= self.deadline:
+        if self.expired:
             raise _Deadline
+        self.expired = self.deadline is not None and time.time() >= self.deadline
         now = time.monotonic()
         if now - self.last >= PROGRESS_EVERY:
             print(f"    {self.label}: {100 * done / total:.0f} %", flush=True)
