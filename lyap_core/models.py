@@ -138,7 +138,7 @@ class RateNetwork:
         if not self.continuous:
             d = self._fill_P(X, P, ns)
             if graded is not None and d is not None:
-                logr = graded(P[:, ns:], d)
+                logr = graded(P[:, ns:], X[:, ns:], self.nl.log_derivative(X[:, 0]))
             self._gemm(1.0, P, 0.0, X)
         elif self.scheme == "euler":
             # X := (1 - dt) X + dt (J P(X) + I): one fused GEMM, no extra pass.

@@ -14,6 +14,8 @@ from scipy.linalg import blas, lapack
 
 from .thresholds import CHOLQR2_MAX_COND, GRADED_QR_SPREAD
 
+_SPLIT_LOG = 600.0  # ln-range of one diagonal factor when phi' < e^-600 (float64 ends at e^-745)
+
 
 def householder_qr(Y: np.ndarray) -> np.ndarray:
     """Householder QR in place (Y becomes Q); returns log|R_ii| (length m)."""
@@ -51,7 +53,8 @@ class GradedQR:
     multiplies by J and does the second. It acts only on steps with
     d_max > ``spread_limit`` * d_min > 0 and returns None otherwise: below the limit one
     QR of Y is accurate (docs/NUMERICS.md, "graded QR"), and a zero d (e.g. relu below
-    threshold) makes the map singular, which no QR can resolve.
+    threshold) makes the map singular, which no QR can resolve. d is given as ln d, so
+    that phi' beyond float64's range (g >~ 80) is still factored exactly.
 
     Attributes
     ----------
@@ -64,18 +67,45 @@ class GradedQR:
         self.calls = 0
         self._W: np.ndarray | None = None
 
-    def __call__(self, A: np.ndarray, d: np.ndarray) -> np.ndarray | None:
-        """A = diag(d) Q (N x m) := Q1 in place; log|(R1)_ii|, or None (A untouched)."""
-        d_min, d_max = float(np.min(d)), float(np.max(d))
-        if not (d_min > 0 and d_max > self.spread_limit * d_min):
+    def __call__(self, A: np.ndarray, Q: np.ndarray, log_d: np.ndarray) -> np.ndarray | None:
+        """A = diag(d) Q (N x m) := Q1 in place; log|(R1)_ii|, or None (A untouched).
+
+        ``log_d`` = ln phi' decides (spread ln d_max - ln d_min > ln ``spread_limit``) and
+        serves where phi' is below e^-600, near or past float64 underflow (|h| > ~300 for
+        tanh, g >~ 80): diag(phi') is then split into factors whose entries each stay
+        above e^-600, applied to Q one after another, each with its own graded QR
+        (diag(phi') = D_K ... D_1, all diagonal, so R1 = R1_K ... R1_1). ln phi' = -inf
+        (phi' = 0, e.g. relu below threshold) is a singular map: None.
+        """
+        lo, hi = float(np.min(log_d)), float(np.max(log_d))
+        if not np.isfinite(lo) or hi - lo <= np.log(self.spread_limit):
             return None
+        logr = self._factor(A) if lo > -_SPLIT_LOG else self._factor_split(A, Q, log_d)
+        self.calls += 1
+        return logr
+
+    def _factor(self, A: np.ndarray) -> np.ndarray:
+        """Householder QR of A with its rows sorted by decreasing max-norm; A := Q1."""
         if self._W is None or self._W.shape != A.shape:
             self._W = np.empty(A.shape, order="F")
         order = np.argsort(-np.max(np.abs(A), axis=1), kind="stable")
         np.take(A, order, axis=0, out=self._W, mode="clip")
         logr = householder_qr(self._W)
         A[order] = self._W
-        self.calls += 1
+        return logr
+
+    def _factor_split(self, A: np.ndarray, Q: np.ndarray, log_d: np.ndarray) -> np.ndarray:
+        """A := Q1 of diag(exp(log_d)) Q, one graded QR per factor of ln-range 600."""
+        rest = log_d - np.max(log_d)
+        piece = np.maximum(rest, -_SPLIT_LOG)
+        np.multiply(Q, np.exp(np.max(log_d) + piece)[:, None], out=A)
+        logr = self._factor(A)
+        rest = rest - piece
+        while np.min(rest) < 0:
+            piece = np.maximum(rest, -_SPLIT_LOG)
+            A *= np.exp(piece)[:, None]
+            logr += self._factor(A)
+            rest = rest - piece
         return logr
 
 

@@ -96,7 +96,7 @@ def test_graded_qr_matches_extended_precision_at_g50():
     _compare(30, 50.0, 300, seed=4)
 
 
-@pytest.mark.parametrize("g", [10.0, 50.0])
+@pytest.mark.parametrize("g", [10.0, 50.0, 100.0])
 def test_sum_rule_of_strongly_saturated_map(g):
     """Sum rule (exact: log|det J| + <sum log phi'>) to 1e-8 per neuron; single QR misses."""
     n = 100
@@ -123,7 +123,7 @@ def test_graded_factor_is_a_qr_of_the_row_scaled_frame():
     d = np.exp(-rng.uniform(0, 60, n))  # spread ~1e26
     a = np.asfortranarray(d[:, None] * q)
     a0 = a.copy()
-    logr = GradedQR()(a, d)
+    logr = GradedQR()(a, q, np.log(d))
     assert logr is not None
     np.testing.assert_allclose(a.T @ a, np.eye(n), atol=1e-13)
     r = a.T @ a0
@@ -132,5 +132,22 @@ def test_graded_factor_is_a_qr_of_the_row_scaled_frame():
     assert abs(logr.sum() - np.log(d).sum()) < 1e-10 * abs(np.log(d).sum())
     small = np.full(n, 0.5)
     b = np.asfortranarray(small[:, None] * q)
-    assert GradedQR()(b, small) is None  # no spread: untouched, the caller's QR suffices
+    assert GradedQR()(b, q, np.log(small)) is None  # no spread: the caller's QR suffices
     np.testing.assert_array_equal(b, small[:, None] * q)
+
+
+def test_graded_factor_where_phi_prime_underflows():
+    """ln phi' down to -1500 (phi' = 0 in float64): split factors keep the determinant."""
+    rng = np.random.default_rng(1)
+    n = 30
+    q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    log_d = -rng.uniform(0, 1500, n)
+    d = np.exp(log_d)
+    assert np.sum(d == 0) > 5
+    a = np.asfortranarray(d[:, None] * q)
+    logr = GradedQR()(a, q, log_d)
+    np.testing.assert_allclose(a.T @ a, np.eye(n), atol=1e-13)
+    assert abs(logr.sum() - log_d.sum()) < 1e-10 * abs(log_d.sum())
+    relu = np.where(log_d < -700, 0.0, 1.0)  # a true zero (ln = -inf): singular, no factor
+    with np.errstate(divide="ignore"):
+        assert GradedQR()(a, q, np.log(relu)) is None
