@@ -38,7 +38,7 @@ try:
     config.update(wf_config.resolve(config))
     PLAN = sweep.plan(config["sweeps"], cache=CACHE)
 except wf_config.ConfigError as exc:
-    raise WorkflowError(str(exc) if str(exc).startswith("invalid") else f"invalid config: {exc}") from None
+    raise WorkflowError(exc.line) from None
 for _name, _plan in PLAN.items():
     _todo = len(_plan.missing)
     print(
@@ -53,7 +53,6 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/sweep.smk"
 include: "workflow/rules/figures.smk"
-include: "workflow/rules/claims.smk"
 
 
 rule all:

@@ -96,7 +96,7 @@ def cmd_sweep(a: argparse.Namespace) -> int:
             a.config, sweeps=a.sweep, results=a.results, scheduler=a.scheduler, workers=a.workers
         )
     except ConfigError as err:
-        return _fail(err)
+        return _fail(err.line)
     except (ExecutionError, StoreError, OSError) as err:
         return _fail(err, 1)
     failed = [

@@ -25,6 +25,12 @@ SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yam
 class ConfigError(ValueError):
     """A sweep configuration that cannot run; the message starts with the config field."""
 
+    @property
+    def line(self) -> str:
+        """The one line shown to a user: ``invalid config: <field>: <why>``."""
+        text = str(self)
+        return text if text.startswith("invalid config") else f"invalid config: {text}"
+
 
 @functools.cache
 def _schema() -> dict[str, Any]:
