@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 from scipy.linalg import blas
 
-from . import coverage
+from .coverage import choose as choose_m
+from .coverage import enlarge_to
 from .measures import participation_ratio
 from .params import steps_in
 from .qr import GradedQR, Orthonormalizer
@@ -345,7 +346,7 @@ class Benettin:
         s, n = self.state, self.system.dim
         m = s.log_sum.size
         lam = s.tt_log_sum / (s.tt_steps * self.system.dt)
-        m_new = coverage.choose(lam, m, n)
+        m_new = choose_m(lam, m, n)
         if m_new > m:
             self._resize(m_new, "tangent")  # the added columns need their own transient
         elif m_new < m:
@@ -411,7 +412,7 @@ class Benettin:
         s.n_full += 1
         if s.n_full >= cfg.n_blocks:
             if cfg.m_auto:
-                m_new = coverage.enlarge_to(s.log_sum, s.log_sum.size, n)
+                m_new = enlarge_to(s.log_sum, s.log_sum.size, n)
                 if m_new is not None:
                     self._resize(m_new, "tangent")
                     return
