@@ -124,3 +124,7 @@ def test_kaplan_yorke_of_a_chaotic_spectrum_is_the_zero_of_the_partial_sums(chao
     assert r.kaplan_yorke_dimension > 3  # several exponents enter
     assert r.kaplan_yorke_dimension == pytest.approx(expect, rel=1e-12)
     assert r.ks_entropy == pytest.approx(r.exponents[r.exponents > 0].sum(), rel=1e-12)
+
+
+def test_ks_entropy_keeps_small_positive_exponents():
+    assert lc.ks_entropy([0.005, 1e-4, -1.0]) == pytest.approx(0.0051)

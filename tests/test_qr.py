@@ -84,3 +84,17 @@ def test_any_memory_layout_gives_the_householder_r(method, layout):
     np.testing.assert_allclose(q.T @ q, np.eye(8), atol=1e-13)
     # Q R reproduces Y (R = Q^T Y): the columns of q are the ones of *this* Y's Q
     np.testing.assert_allclose(q @ np.triu(q.T @ Y), Y, atol=1e-10 * np.abs(Y).max())
+
+
+def test_second_pass_check_catches_a_frame_whose_diagonal_hides_its_condition():
+    """Y = Q0 (I + 300 T), T strictly upper: R's diagonal ratio is only ~e^1.5, so the
+    first-pass check passes, but cond(Y) = 7.7e18; the first CholeskyQR pass leaves Y far
+    from orthonormal and the second-pass check must finish with Householder (without it:
+    max |Q^T Q - I| = 0.58)."""
+    rng = np.random.default_rng(0)
+    Q0, _ = np.linalg.qr(rng.standard_normal((60, 8)))
+    Y = np.asfortranarray(Q0 @ (np.eye(8) + 300 * np.triu(rng.standard_normal((8, 8)), 1)))
+    ortho = lc.Orthonormalizer(8, "cholqr2")
+    ortho(Y)
+    assert ortho.fallbacks == 1
+    np.testing.assert_allclose(Y.T @ Y, np.eye(8), atol=1e-12)

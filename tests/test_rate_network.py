@@ -421,3 +421,21 @@ def test_rk4_samples_a_time_dependent_input_at_its_stage_times():
         t = steps * dt
         errors.append(abs(h[0] - (np.sin(t) - np.cos(t) + np.exp(-t)) / 2))
     assert abs(np.log2(errors[0] / errors[1]) - 4) < 0.5, errors
+
+
+def test_chaotic_flag_needs_lambda_max_beyond_its_errors(chaotic):
+    """N = 100, g = 3, seed 3 has a zero top exponent (lambda_max = 0.0006 +- 0.0065 at
+    T = 200): positive but not chaotic. The fixture network is."""
+    r = lc.run_point(lc.RunParams(n=100, g=3.0, m=2, t_sim=200.0, t_transient=100.0, seed=3))
+    assert 0 < r.lambda_max < 3 * r.lambda_max_stderr and not r.chaotic
+    assert chaotic("continuous").result.chaotic
+
+
+def test_converged_flag_compares_the_running_estimate_at_t_and_t_half():
+    """The rule on a synthetic history: lambda(T) - lambda(T/2) = 4 s.e. fails, 2 s.e. passes."""
+    from lyap_core.result import _converged
+
+    t = np.arange(1.0, 101.0)
+    for shift, expect in ((4.0, False), (2.0, True)):
+        hist = np.where(t[:, None] > 50, 0.1 + shift * 0.01, 0.1)  # s.e. 0.01
+        assert bool(_converged(t, hist, lambda x: x[0], 0.01)) == expect

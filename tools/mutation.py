@@ -180,7 +180,7 @@ MUTANTS = [
         "qr.py",
         "np.max(np.abs(second)) > 0.1",
         "np.max(np.abs(second)) > 10.0",
-        (QR,),
+        (QR, "-k", "second_pass"),
         "no Householder finish after a poor second CholQR pass",
     ),
     Mutant(
@@ -221,7 +221,7 @@ MUTANTS = [
         "result.py",
         "return abs(b - a) <= 3 * se + 1e-12",
         "return abs(b - a) <= 300 * se + 1e-12",
-        (QU,),
+        (RN, "-k", "converged_flag"),
         "convergence never fails",
     ),
     Mutant(
@@ -229,7 +229,7 @@ MUTANTS = [
         "result.py",
         "chaotic=bool(lam[0] > max(CHAOS_Z * lmax_se, CHAOS_ABS))",
         "chaotic=bool(lam[0] > 0)",
-        (CAL, CF),
+        (RN, "-k", "chaotic_flag"),
         "any positive lambda_max counts as chaos",
     ),
     Mutant(
@@ -351,8 +351,8 @@ MUTANTS = [
     Mutant(
         "engine.block-index",
         "engine.py",
-        "b = s.n_ons_done * n_blocks // s.n_ons",
-        "b = s.n_ons_done % n_blocks",
+        "b = (s.step - per) * n_blocks // (s.steps_per_ons * s.n_ons)",
+        "b = (s.step // per) % n_blocks",
         (CAL,),
         "blocks interleaved instead of contiguous (correlated batches)",
     ),
@@ -393,7 +393,7 @@ MUTANTS = [
         "engine.py",
         "s.steps_per_ons = max(d for d in range(1, cap + 1) if total % d == 0)",
         "s.steps_per_ons = min(d for d in range(1, cap + 1) if total % d == 0)",
-        (RN, CK, "-k", "adaptive"),
+        (CK, "-k", "adaptive"),
         "adaptive t_ons always one step",
     ),
     Mutant(
