@@ -18,12 +18,14 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
+from lyap_workflow.cli import main as lyap
+from lyap_workflow.config import resolve
+from lyap_workflow.figures import FIGURES
+from lyap_workflow.store import RUN_DEPENDENT, open_store
+from lyap_workflow.sweep import job_minutes, plan
 from snakemake.utils import validate
 
 from lyap_core import run_point
-from lyap_workflow.figures import FIGURES
-from lyap_workflow.store import RUN_DEPENDENT, open_store
-from lyap_workflow.sweep import plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -63,9 +65,7 @@ def ci_config(**execution) -> dict:
 
 
 def resolved(cfg: dict) -> dict:
-    cfg = copy.deepcopy(cfg)
-    validate(cfg, str(SCHEMA))
-    return cfg
+    return resolve(copy.deepcopy(cfg))
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -82,17 +82,20 @@ def test_dry_run_dag(config, tmp_path):
     )
     out = snakemake(cwd, *args).stdout
     sweeps = resolved(yaml.safe_load((ROOT / config).read_text()))["sweeps"]
-    shards = sum(len(s) for s in plan(sweeps).values())
+    shards = sum(len(s.shards) for s in plan(sweeps).values())
+    n = len(sweeps)
     assert job_counts(out) == {
+        "plan": n,
         "shard": shards,
-        "gather": len(sweeps),
-        "figures": len(sweeps),
+        "gather": n,
+        "check": n,
+        "figures": n,
         "all": 1,
     }
     assert not (cwd / "results").exists()
 
 
-def test_slurm_profile_dry_run(tmp_path):
+def test_slurm_profile_dry_run_requests_no_job_above_the_maximum(tmp_path):
     cwd = workflow_copy(tmp_path)
     profile = ["--workflow-profile", "profiles/slurm", "--configfile", "config/paper.yaml"]
     # A dry run caps threads at --cores (default 1 there); a submission does not.
@@ -100,6 +103,18 @@ def test_slurm_profile_dry_run(tmp_path):
     assert "slurm_partition=compute" in out
     assert re.search(r"rule shard:(.|\n)*?threads: 8(.|\n)*?runtime=\d+", out)
     assert re.search(r"rule gather:(.|\n)*?mem_mb=16000", out)
+    runtimes = [int(m) for m in re.findall(r"runtime=(\d+)", out)]
+    sweeps = resolved(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text()))["sweeps"]
+    limit = {s["execution"]["max_job_minutes"] for s in sweeps.values()}
+    assert limit == {1440} and runtimes and max(runtimes) <= 1440
+    plans = plan(sweeps)
+    longest = max(
+        job_minutes(s, sweeps[name]["execution"])
+        for name, p in plans.items()
+        for s in p.shards.values()
+    )
+    assert longest == max(runtimes)  # the dry run shows the plan's requests
+    assert any(s.segments > 1 for p in plans.values() for s in p.shards.values())  # chains exist
 
 
 # -- configuration errors ------------------------------------------------------------------
@@ -153,8 +168,7 @@ def test_bad_sweep_names_are_rejected():
         ),
         (
             {"grid": {"g": [2.0], "N": [10, 20]}, "numerics": {"m": 15}},
-            "invalid config: sweeps.x.numerics.m: must be an integer in [1, 10], got 15 "
-            "(at grid point g=2 N=10",
+            "invalid config: sweeps.x.numerics.m: must be an integer in [1, 10]",
         ),
     ],
 )
@@ -176,35 +190,77 @@ def ci_run(tmp_path_factory) -> Path:
 
 
 def assert_same_numbers(a: xr.Dataset, b: xr.Dataset) -> None:
-    """Equal bit for bit (NaN = NaN) in everything but wall times and dates."""
-    xr.testing.assert_equal(a.drop_vars(RUN_DEPENDENT), b.drop_vars(RUN_DEPENDENT))
+    """Equal bit for bit (NaN = NaN) in everything but wall times, dates and code versions."""
+    drop = [*RUN_DEPENDENT, "code_version"]
+    xr.testing.assert_equal(a.drop_vars(drop), b.drop_vars(drop))
 
 
 def test_ci_store_equals_direct_run_point_calls(ci_run):
     ds = open_store(ci_run / "results" / "ci" / "spectra.zarr").load()
     sweeps = resolved(yaml.safe_load(CI.read_text()))["sweeps"]
-    points = [p for s in plan(sweeps)["ci"].values() for p in s.points]
+    points = plan(sweeps)["ci"].points
     assert ds["lambda_max"].size == len(points) == 16
+    assert ds["lambda_max"].dims == ("g", "N", "input_std", "input_tau", "seed")
+    assert ds.attrs["points"] == "points: 16 total, 16 computed, 0 reused, 0 failed"
     for p in points:
         r = run_point(p.params, brute_force=p.brute_force)
-        at = ds.sel(g=p.params.g, N=p.params.n, input_std=p.params.input_std, seed=p.params.seed)
+        q = p.params
+        at = ds.sel(g=q.g, N=q.n, input_std=q.input_std, input_tau=q.input_tau, seed=q.seed)
         assert np.array_equal(at["exponents"].values[: r.m], r.exponents)
         assert np.array_equal(at["exponents_stderr"].values[: r.m], r.stderr)
         for name in ("lambda_max", "kaplan_yorke_dimension", "ks_entropy", "sum_rule_residual"):
             assert at[name].item() == getattr(r, name), name
         assert at["brute_force_lambda_max"].item() == r.brute_force_lambda_max
         assert at["history_time"].values[-1] == r.history_time[-1]
+        assert at["point_key"].item() == p.key and at["status"].item() == "ok"
 
 
-def test_ci_store_is_the_same_with_one_worker(ci_run, tmp_path):
-    cwd = workflow_copy(tmp_path, ci_config(cores=1))
-    snakemake(cwd, "results/ci/spectra.zarr", "--cores", "2", "--configfile", "config/ci.yaml")
-    log = (cwd / "results" / "ci" / "logs" / "shards").glob("*.log")
-    assert all("LocalCluster with 1 single-threaded workers" in p.read_text() for p in log)
+def test_lyap_sweep_equals_the_snakemake_run(ci_run, tmp_path):
+    """Without Snakemake, one worker: the same numbers, bit for bit."""
+    assert lyap(["sweep", str(CI), "--results", str(tmp_path), "--workers", "1"]) == 0
     assert_same_numbers(
-        open_store(cwd / "results" / "ci" / "spectra.zarr").load(),
+        open_store(tmp_path / "ci" / "spectra.zarr").load(),
         open_store(ci_run / "results" / "ci" / "spectra.zarr").load(),
     )
+
+
+def test_logs_hold_what_happened(ci_run):
+    logs = ci_run / "results" / "ci" / "logs"
+    shard = "".join(p.read_text() for p in (logs / "shards").glob("*.log"))
+    assert shard.count("lambda_max = ") == 16  # one summary per point
+    assert "warning: " in shard  # the short CI runs warn (NumericsWarning text)
+    gather = (logs / "gather.log").read_text()
+    assert "points: 16 total, 16 computed, 0 reused, 0 failed" in gather
+    assert "cost model:" in gather and "measured" in gather
+    assert "wrote results/ci/figures/" in (logs / "figures.log").read_text()
+    bench = ci_run / "results" / "ci" / "benchmarks"
+    assert (bench / "gather.tsv").read_text().startswith("s\t")
+    assert len(list((bench / "shards").glob("*.tsv"))) == len(list((logs / "shards").glob("*")))
+
+
+def test_touching_the_scripts_reruns_nothing(ci_run):
+    cache = ci_run / "results" / "cache"
+    before = {p: p.stat().st_mtime_ns for p in cache.rglob("*.npz")}
+    for script in (ci_run / "workflow" / "scripts").iterdir():
+        script.touch()
+    out = snakemake(ci_run, "--cores", "2", "--configfile", "config/ci.yaml")
+    assert "Nothing to be done" in out.stdout + out.stderr
+    assert "sweep ci: plan: 16 points, 16 in the cache, 0 to compute in 0 job(s)" in out.stderr
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.npz")} == before
+
+
+@pytest.mark.slow
+def test_snakemake_extension_by_one_seed_computes_exactly_the_new_points(ci_run, tmp_path):
+    cwd = workflow_copy(tmp_path)
+    shutil.copytree(ci_run / "results", cwd / "results")
+    cfg = yaml.safe_load(CI.read_text())
+    cfg["sweeps"]["ci"]["grid"]["seed"].append(2)
+    (cwd / "config" / "ci.yaml").write_text(yaml.safe_dump(cfg))
+    out = snakemake(cwd, "--cores", "2", "--configfile", "config/ci.yaml")
+    assert "sweep ci: points: 24 total, 8 computed, 16 reused, 0 failed" in out.stdout
+    new = open_store(cwd / "results" / "ci" / "spectra.zarr").load()
+    old = open_store(ci_run / "results" / "ci" / "spectra.zarr").load()
+    assert_same_numbers(new.sel(seed=[0, 1]).drop_attrs(), old.drop_attrs())
 
 
 def test_figures_and_report(ci_run):
@@ -219,13 +275,14 @@ def test_figures_and_report(ci_run):
 
 
 def test_resume_after_killing_snakemake(ci_run, tmp_path):
-    """SIGKILL Snakemake after the first shard: its running job lives on as an orphan.
+    """SIGKILL Snakemake after its first shard: its running job lives on as an orphan.
 
     The documented recovery (--unlock, --rerun-incomplete) computes only what is
-    missing, waits for the orphan instead of racing it, and ends with the same store.
+    missing (cached points are never rewritten), a rerun job waits for the orphan on a
+    point's lock instead of racing it, and the store is the same.
     """
     cwd = workflow_copy(tmp_path)
-    shards = cwd / "results" / "ci" / "shards"
+    cache = cwd / "results" / "cache"
     args = ["results/ci/spectra.zarr", "--cores", "2", "--configfile", "config/ci.yaml"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "snakemake", *args],
@@ -242,15 +299,15 @@ def test_resume_after_killing_snakemake(ci_run, tmp_path):
             time.sleep(0.1)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        done = {p.name: (p / "zarr.json").stat().st_mtime_ns for p in shards.glob("*.zarr")}
-        assert len(done) == 1, "the kill did not land half-way"
+        done = {p: p.stat().st_mtime_ns for p in cache.rglob("*.npz")}
+        assert 0 < len(done) < 16, "the kill did not land half-way"
         assert not (cwd / "results" / "ci" / "spectra.zarr").exists()
 
         snakemake(cwd, "--unlock", "--configfile", "config/ci.yaml")
         snakemake(cwd, *args, "--rerun-incomplete")
-        for name, mtime in done.items():  # finished shards were not recomputed
-            assert (shards / name / "zarr.json").stat().st_mtime_ns == mtime
-        assert not list((cwd / "results" / "ci").rglob(".*.tmp-*"))
+        for path, mtime in done.items():  # cached points were not recomputed
+            assert path.stat().st_mtime_ns == mtime
+        assert not list((cwd / "results").rglob(".*.tmp-*"))
         assert_same_numbers(
             open_store(cwd / "results" / "ci" / "spectra.zarr").load(),
             open_store(ci_run / "results" / "ci" / "spectra.zarr").load(),
