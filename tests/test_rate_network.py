@@ -439,3 +439,14 @@ def test_converged_flag_compares_the_running_estimate_at_t_and_t_half():
     for shift, expect in ((4.0, False), (2.0, True)):
         hist = np.where(t[:, None] > 50, 0.1 + shift * 0.01, 0.1)  # s.e. 0.01
         assert bool(_converged(t, hist, lambda x: x[0], 0.01)) == expect
+
+
+def test_time_blocks_are_contiguous_stretches_of_the_run(chaotic):
+    """Batch means need contiguous blocks: with two blocks, the first is exactly the
+    spectrum of the same run stopped at half time (same state path and frame)."""
+    c = chaotic("continuous")
+    full = lc.run_point(c.params.replace(t_sim=40.0, n_blocks=2))
+    half = lc.run_point(c.params.replace(t_sim=20.0, n_blocks=2))
+    first = np.sort(full.block_means[0])[::-1]
+    np.testing.assert_allclose(first, half.exponents, rtol=0, atol=1e-12)
+    assert np.max(np.abs(full.block_means[1] - full.block_means[0])) > 1e-3

@@ -158,6 +158,14 @@ MUTANTS = [
         (CF, "-k", "discrete or circular"),
         "<phi'^2> reported as <phi'>",
     ),
+    Mutant(
+        "models.map-leak",
+        "models.py",
+        "self._gemm(1.0, P, 0.0, X)",
+        "self._gemm(1.0, P, 0.1, X)",
+        (RN, "-k", "discrete"),
+        "map h -> J phi(h) + 0.1 h",
+    ),
     # -- qr ---------------------------------------------------------------------------------
     Mutant(
         "qr.chol-log",
@@ -239,6 +247,30 @@ MUTANTS = [
         "and state.steps_per_ons > 0:",
         (RN, "-k", "discrete"),
         "maps asked to shorten a one-step t_ons",
+    ),
+    Mutant(
+        "result.pca-mean",
+        "result.py",
+        "c = c + np.triu(c, 1).T - np.outer(mean, mean)",
+        "c = c + np.triu(c, 1).T",
+        (MI, "-k", "pca"),
+        "PCA of the second moment, not the covariance",
+    ),
+    Mutant(
+        "result.leave-one-out-time",
+        "result.py",
+        "(state.log_sum - state.block_sums[k]) / (T - btime[k])",
+        "(state.log_sum - state.block_sums[k]) / T",
+        (CAL,),
+        "jackknife replicates divided by the full time",
+    ),
+    Mutant(
+        "result.bootstrap-resample",
+        "result.py",
+        "idx = rng.integers(0, n_b, n_b)",
+        "idx = np.arange(n_b)",
+        (RN, "-k", "bootstrap"),
+        "bootstrap without resampling",
     ),
     # -- measures ---------------------------------------------------------------------------
     Mutant(
@@ -322,6 +354,22 @@ MUTANTS = [
         (RN, "-k", "white"),
         "white noise silently built from a stationary std",
     ),
+    Mutant(
+        "inputs.iid-scale",
+        "inputs.py",
+        "return self.std * self.rng.standard_normal(self.n)",
+        "return self.std**2 * self.rng.standard_normal(self.n)",
+        (MI,),
+        "discrete-time input variance instead of std",
+    ),
+    Mutant(
+        "measures.participation-ratio",
+        "measures.py",
+        "return float(v2.sum() ** 2 / np.sum(v2 * v2))",
+        "return float(v2.sum() / np.sum(v2 * v2))",
+        (MI,),
+        "participation ratio not squared",
+    ),
     # -- checkpoint -------------------------------------------------------------------------
     Mutant(
         "checkpoint.history",
@@ -353,7 +401,7 @@ MUTANTS = [
         "engine.py",
         "b = (s.step - per) * n_blocks // (s.steps_per_ons * s.n_ons)",
         "b = (s.step // per) % n_blocks",
-        (CAL,),
+        (RN, "-k", "contiguous"),
         "blocks interleaved instead of contiguous (correlated batches)",
     ),
     Mutant(
