@@ -217,13 +217,14 @@ def test_size_invariance_on_rank_axis():
     assert np.all(np.abs(m1 - m2) < 3 * np.hypot(e1, e2) + 0.01), (m1, m2, e1, e2)
 
 
-def test_sparse_network_runs_and_obeys_sum_rule():
-    p = _p(connectivity="sparse", k=10, n=60)
-    J = lc.build_coupling(p)
-    assert sp.issparse(J) and np.all(np.diff(J.indptr) == 10)
+def test_sparse_network_runs_and_obeys_sum_rule(chaotic):
+    """A chaotic sparse network (fixed in-degree 20, zero diagonal): mean exponent -1."""
+    c = chaotic("sparse")
+    J = c.J
+    assert sp.issparse(J) and np.all(np.diff(J.indptr) == 20)
     assert np.all(J.diagonal() == 0)
-    r = lc.run_point(p)
-    assert r.exponents.mean() == pytest.approx(-1.0, abs=1e-5)
+    assert c.result.sum_rule_target == -c.params.n
+    assert c.result.exponents.mean() == pytest.approx(-1.0, abs=1e-5)
 
 
 def test_sparse_and_dense_same_matrix_same_exponents(chaotic):
