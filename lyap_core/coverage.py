@@ -55,13 +55,17 @@ def choose(lam: np.ndarray, m: int, n: int) -> int:
     return needed(k, n)
 
 
-def enlarge_to(lam: np.ndarray, m: int, n: int) -> int | None:
-    """A larger m when the running spectrum shows the margin is too small, else None."""
+def enlarge_to(lam: np.ndarray, m: int, n: int, jackknife_defined: bool = True) -> int | None:
+    """A larger m when the running spectrum shows the margin is too small, else None.
+
+    Too small: fewer than ``SPARE`` exponents beyond k + 1, or D_KY undefined, or
+    (``jackknife_defined`` False) a leave-one-block-out D_KY beyond the m columns.
+    """
     if m >= n:
         return None
     k = ky_index(lam)
     if k is None:
         return min(n, 2 * m)
-    if k + 1 + SPARE > m:
+    if k + 1 + SPARE > m or not jackknife_defined:
         return max(needed(k, n), min(n, m + SPARE + 1))
     return None

@@ -20,6 +20,7 @@ performs exactly the same floating-point operations as an uninterrupted one.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -411,15 +412,16 @@ class Benettin:
             return
         s.n_full += 1
         if s.n_full >= cfg.n_blocks:
-            if cfg.m_auto:
-                m_new = enlarge_to(s.log_sum, s.log_sum.size, n)
-                if m_new is not None:
-                    self._resize(m_new, "tangent")
-                    return
             complete = s.log_sum.size == n
             e = running_errors(
                 s.block_sums[: s.n_full], s.block_steps[: s.n_full], self.system.dt, complete
             )
+            if cfg.m_auto:
+                jk = math.isfinite(e.kaplan_yorke_stderr) or not math.isfinite(e.kaplan_yorke)
+                m_new = enlarge_to(s.log_sum, s.log_sum.size, n, jackknife_defined=jk)
+                if m_new is not None:
+                    self._resize(m_new, "tangent")
+                    return
             s.quiet_streak = s.quiet_streak + 1 if confidently_not_chaotic(e) else 0
             s.streak = s.streak + 1 if target_met(e, cfg.target_rel_stderr) else 0
             if s.quiet_streak >= STREAK:

@@ -185,6 +185,7 @@ def test_coverage_rule_on_closed_form_spectra():
     assert coverage.enlarge_to(lam, 13, 100) is None
     assert coverage.enlarge_to(lam, 7, 100) == 13  # k + 1 + SPARE = 8 > 7
     assert coverage.enlarge_to(lam, 8, 8) is None  # full spectrum
+    assert coverage.enlarge_to(lam, 13, 100, jackknife_defined=False) == 16  # m + SPARE + 1
 
 
 def test_m_auto_agrees_with_the_full_spectrum(chaotic_full):
