@@ -274,11 +274,11 @@ class RunParams:
             number("target_rel_stderr", 0.0, strict=True, hi=1.0)
             if self.t_max is not None:
                 number("t_max", 0.0, strict=True)
-            t_max = self.t_sim if self.t_max is None else self.t_max
+            name, t_max = ("t_sim", self.t_sim) if self.t_max is None else ("t_max", self.t_max)
             if t_max < self.t_min * (1 - 1e-9):
                 raise ParamError(
-                    f"t_max: must be >= {self.t_min:g} (the shortest accumulation with a "
-                    f"target: n_blocks={self.n_blocks} blocks of 5 t_ons), got {t_max:g}"
+                    f"{name}: the cap of a targeted run must be >= {self.t_min:g} (the "
+                    f"shortest one: n_blocks={self.n_blocks} blocks of 5 t_ons), got {t_max:g}"
                 )
         elif self.t_max is not None:
             raise ParamError("t_max: only used with target_rel_stderr (fixed runs use t_sim)")
