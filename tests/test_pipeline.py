@@ -114,7 +114,8 @@ def test_slurm_profile_dry_run_requests_no_job_above_the_maximum(tmp_path):
         for s in p.shards.values()
     )
     assert longest == max(runtimes)  # the dry run shows the plan's requests
-    assert any(s.segments > 1 for p in plans.values() for s in p.shards.values())  # chains exist
+    big = [s for p in plans.values() for s in p.shards.values() if s.points[0].params.n >= 1000]
+    assert big and all(s.threads % 4 == 0 for s in big)  # 4 BLAS threads per big point
 
 
 # -- configuration errors ------------------------------------------------------------------

@@ -42,11 +42,14 @@ __all__ = ["ConfigError", "Point", "Shard", "SweepPlan", "estimate_seconds", "pl
 _FIELD = {"g": "g", "N": "n", "input_std": "input_std", "input_tau": "input_tau", "seed": "seed"}
 MODEL_KEYS = ("model", "phi", "connectivity", "k", "coupling", "autapses")
 
-# Cost model, fitted (benchmarks/bench_cost_model.py, least squares over measured points,
-# one BLAS thread) on the project's 2-core machine: seconds = flops / FLOP_RATE +
-# STEP_OVERHEAD * right-hand-side evaluations.
-FLOP_RATE = 2e10  # flop/s of the tangent GEMMs at moderate N
-STEP_OVERHEAD = 3.6e-5  # s of Python overhead per right-hand-side evaluation
+# Cost model, fitted by benchmarks/bench_cost_model.py (CPU seconds of 11 points, N = 50..1000,
+# flow and map, full and partial spectra, one BLAS thread) on the project's 2-core machine:
+# seconds = flops (1 + GEMM_HALF_N / N) / FLOP_RATE + STEP_OVERHEAD * evaluations.
+# estimate/measured: median 2.77 (1.18-4.25) with the old constants (2e10, 3.6e-5, no
+# N dependence), 1.02 (0.85-1.21 without Euler) after.
+FLOP_RATE = 9.6e10  # flop/s of the model's flop count at large N
+GEMM_HALF_N = 204.0  # N at which the GEMMs run at half that rate
+STEP_OVERHEAD = 8.1e-6  # s of Python overhead per right-hand-side evaluation
 JOB_OVERHEAD = 10.0  # s per job: interpreter, imports, dask start, cache writes (measured ~6 s)
 RUNTIME_SAFETY = 2.0  # a job asks for this many times its estimated wall time (+ overhead)
 MIN_MARGIN = 120.0  # s a job keeps free before its time limit (pause, checkpoint, manifest)
@@ -75,17 +78,23 @@ def estimate_seconds(
     t_tangent: float,
     t_sim: float,
     stages: int,
+    determinant: bool = False,
 ) -> float:
     """Single-core seconds of one point.
 
     2 N^2 (m+1) flops per stage of a tangent step, 4 N m^2 per QR (CholeskyQR2, counted
-    twice: it runs at about half the GEMM rate), and a fixed overhead per stage.
+    twice: it runs at about half the GEMM rate), (2/3) N^3 per step for Euler's
+    sum-rule determinant (``determinant``), at a rate that grows with N, and a fixed
+    overhead per stage.
     """
     state_steps = t_transient / dt
     tangent_steps = (t_tangent + t_sim) / dt
     flops = 2.0 * n * n * stages * (state_steps + (m + 1) * tangent_steps)
     flops += 8.0 * n * m * m * (t_tangent + t_sim) / t_ons
-    return flops / FLOP_RATE + STEP_OVERHEAD * stages * (state_steps + tangent_steps)
+    if determinant:
+        flops += 2.0 / 3.0 * n**3 * t_sim / dt
+    rate = FLOP_RATE / (1.0 + GEMM_HALF_N / n)
+    return flops / rate + STEP_OVERHEAD * stages * (state_steps + tangent_steps)
 
 
 def params_seconds(p: RunParams) -> float:
@@ -100,6 +109,7 @@ def params_seconds(p: RunParams) -> float:
         t_tangent=p.tangent_transient,
         t_sim=t_sim,
         stages=_stages(p.model, p.scheme),
+        determinant=p.model == "continuous" and p.scheme == "euler" and p.n_exponents == p.n,
     )
 
 
@@ -314,48 +324,58 @@ def _name(points: Sequence[Point], attempts: Mapping[str, int]) -> str:
     return fingerprint([(p.key, attempts.get(p.key, 0)) for p in points], 12)
 
 
+def _chain(p: Point, budget: float, attempts: Mapping[str, int]) -> list[Shard]:
+    """A point too long for one job: ``segments`` jobs, each resuming from its checkpoint."""
+    segments = math.ceil(RUNTIME_SAFETY * p.wall_seconds / budget)
+    name, wall = _name([p], attempts), budget / RUNTIME_SAFETY
+    return [
+        Shard(f"{name}_{k}of{segments}", (p,), p.threads, wall, k, segments)
+        for k in range(1, segments + 1)
+    ]
+
+
 def pack(
     points: Sequence[Point], execution: Mapping[str, Any], attempts: Mapping[str, int]
 ) -> list[Shard]:
-    """Pack points into shards (longest first, each into the least loaded of ``cores`` lanes).
+    """Pack points into shards: longest first, each into the least loaded lane of a job.
 
-    A job holds at most ``cores`` lanes of about ``shard_seconds`` each (or of its
-    longest point, if longer); a point with several BLAS threads gets a job of its own
-    with that many cores; a point whose estimate (times the runtime safety factor)
-    exceeds one job's budget becomes a chain of ``segments`` jobs that resume from
-    its checkpoint.
+    A job of ``cores`` cores has ``cores // threads`` lanes (points of one BLAS thread
+    count share a job), each of about ``shard_seconds`` (or of the job's longest point,
+    if longer), so cheap points fill the cores a job asks for. A point whose estimate
+    (times the runtime safety factor) exceeds one job's budget becomes a chain of jobs
+    that resume from its checkpoint.
     """
     budget = job_budget(execution)
     cores, target_s = execution["cores"], execution["shard_seconds"]
     shards: list[Shard] = []
-    lanes: list[float] = []
-    members: list[Point] = []
-
-    def close() -> None:
-        if members:
-            name = _name(members, attempts)
-            shards.append(Shard(name, tuple(members), min(cores, len(members)), max(lanes)))
-            members.clear()
-
+    by_threads: dict[int, list[Point]] = {}
     for p in sorted(points, key=lambda p: (-p.wall_seconds, p.index)):
-        segments = math.ceil(RUNTIME_SAFETY * p.wall_seconds / budget)
-        if segments > 1 or p.threads > 1:
-            name = _name([p], attempts)
-            for k in range(1, segments + 1):
-                suffix = f"_{k}of{segments}" if segments > 1 else ""
-                wall = min(p.wall_seconds, budget / RUNTIME_SAFETY)
-                shards.append(Shard(name + suffix, (p,), p.threads, wall, k, segments))
-            continue
-        if members:
-            j = min(range(len(lanes)), key=lanes.__getitem__)
-            if lanes[j] + p.wall_seconds <= max(target_s, lanes[0]):
-                lanes[j] += p.wall_seconds
-                members.append(p)
-                continue
-            close()
-        lanes = [p.wall_seconds] + [0.0] * (cores - 1)
-        members.append(p)
-    close()
+        if RUNTIME_SAFETY * p.wall_seconds > budget:
+            shards += _chain(p, budget, attempts)
+        else:
+            by_threads.setdefault(p.threads, []).append(p)
+    for threads, group in sorted(by_threads.items()):
+        n_lanes = max(1, cores // threads)
+        lanes: list[float] = []
+        members: list[Point] = []
+
+        def close(members=members, lanes=lanes, threads=threads) -> None:
+            if members:
+                cpus = threads * min(len(lanes), len(members))
+                shards.append(Shard(_name(members, attempts), tuple(members), cpus, max(lanes)))
+                members.clear()
+
+        for p in group:
+            if members:
+                j = min(range(len(lanes)), key=lanes.__getitem__)
+                if lanes[j] + p.wall_seconds <= max(target_s, lanes[0]):
+                    lanes[j] += p.wall_seconds
+                    members.append(p)
+                    continue
+                close()
+            lanes[:] = [p.wall_seconds] + [0.0] * (n_lanes - 1)
+            members.append(p)
+        close()
     return shards
 
 
