@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-NUMERICS_VERSION = "1"
+NUMERICS_VERSION = "2"  # 2: adaptive t_ONS keeps >= n_blocks QRs and bounds norm growth;
+# maps re-choose each QR interval; brute-force alignment transient
 
 # Tiny runs covering the numerics paths a sweep uses (flow/map, RK4/Euler, input,
 # sparse, partial spectrum, adaptive t_ONS, bootstrap, Householder, brute force).
@@ -62,6 +63,23 @@ FINGERPRINT_RUNS: dict[str, dict[str, Any]] = {
         "t_transient": 4.0,
     },
     "discrete": {"model": "discrete", "n": 12, "g": 2.0, "t_sim": 100, "t_transient": 20},
+    "discrete_adaptive": {
+        "model": "discrete",
+        "n": 12,
+        "g": 1.3,
+        "t_sim": 200,
+        "t_transient": 20,
+        "adaptive_ons": True,
+    },
+    "target_auto_mixed": {
+        "n": 40,
+        "g": 5.0,
+        "m": "auto",
+        "precision": "mixed",
+        "target_rel_stderr": 0.5,
+        "t_max": 150.0,
+        "t_transient": 10.0,
+    },
 }
 BRUTE_FORCE_RUNS = ("rk4",)
 
