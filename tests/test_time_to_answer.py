@@ -163,7 +163,9 @@ def test_target_resume_is_bit_identical(tmp_path, kw):
         if count["n"] == stop:
             raise Interrupt
 
-    for stop in (8, 30, 100):
+    # boundaries: 10 transient, 5 tangent transient (14: in its second half, where
+    # m = "auto" sums its estimate), then the accumulation
+    for stop in (8, 14, 30, 100):
         count["n"] = 0
         path = tmp_path / f"ck{stop}.npz"
         with pytest.raises(Interrupt):
