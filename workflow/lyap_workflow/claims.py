@@ -121,6 +121,25 @@ def _scalar(st: xr.Dataset, field: str) -> float:
     return float(st[field].values)
 
 
+def _scalars_along_n(parts: Sequence[xr.Dataset]) -> xr.Dataset:
+    """The numeric per-point scalars of several sweeps as one Dataset along N (NaN, and
+    not chaotic, where a sweep lacks a g), for figures of measures against g and N."""
+    big = {"i", "block", "log_dphi", "snapshot", "history_rank"}
+    first = parts[0]
+    keep = [
+        v for v in first.data_vars if not big & set(first[v].dims) and first[v].dtype.kind in "fbiu"
+    ]
+    parts = [_auto(p)[keep] for p in parts]
+    if len(parts) == 1:
+        return parts[0]
+    fill = {v: (False if parts[0][v].dtype.kind == "b" else np.nan) for v in keep}
+    out = xr.concat(
+        parts, dim="N", join="outer", coords="minimal", compat="override", fill_value=fill
+    )
+    out.attrs = dict(parts[0].attrs, sweep=" + ".join(p.attrs.get("sweep", "") for p in parts))
+    return out.sortby("N")
+
+
 def _is_cont(ds: xr.Dataset) -> bool:
     return fg.continuous(ds)
 
@@ -262,10 +281,10 @@ def claim_extensive_chaos(stores, options, **_):
 
 def claim_gain_rise_and_fall(stores, options, **_):
     """D/N and H/N rise steeply above the onset and fall again far from it."""
-    ds = _auto(_sweep(options, stores))
+    names = [options["sweep"], *options.get("also", [])]
     measured, verdicts = [], []
-    gs = np.array(fg._values(ds, "g"), dtype=float)
-    for n in fg._values(ds, "N"):
+    for ds, n in ((_auto(stores[s]), n) for s in names for n in fg._values(stores[s], "N")):
+        gs = np.array(fg._values(ds, "g"), dtype=float)
         for name, label in (("kaplan_yorke_per_n", "D/N"), ("ks_entropy_per_n", "H/N")):
             st = measure_stats(ds.sel(N=n), name)
             mean, se, k = st["mean"].values, st["se"].values, st["n_chaotic"].values
@@ -298,14 +317,14 @@ def claim_gain_rise_and_fall(stores, options, **_):
     row = _row(
         "gain_rise_and_fall",
         "D/N and H/N rise above the onset and fall far from it",
-        [options["sweep"]],
+        names,
         stores,
         measured,
         "; ".join(verdicts),
         f"rise: peak minus the first gain with >= 2 chaotic seeds > {Z_OK:g} combined s.e.; "
         f"fall: peak minus the largest gain > {Z_OK:g} combined s.e. (chaotic-seed means)",
     )
-    return row, fg.fig_measures_vs_g(_sweep(options, stores))
+    return row, fg.fig_measures_vs_g(_scalars_along_n([stores[s] for s in names]))
 
 
 def claim_dt_convergence(stores, options, **_):
@@ -316,6 +335,10 @@ def claim_dt_convergence(stores, options, **_):
         for g in fg._values(ref, "g"):
             for seed in fg._values(ref, "seed"):
                 a, b = ds.sel(g=g, N=n, seed=seed), ref.sel(g=g, N=n, seed=seed)
+                if not (
+                    np.isfinite(float(a["lambda_max"])) and np.isfinite(float(b["lambda_max"]))
+                ):
+                    continue  # a point missing from a partial store
                 if bool(a["chaotic"]) != bool(b["chaotic"]):
                     switched.append(f"g = {g:g}")
                     measured.append(
@@ -529,6 +552,10 @@ def claim_rmt_discrete(stores, options, **_):
         for n in fg._values(ds, "N"):
             for seed in fg._values(ds, "seed"):
                 q = ds.sel(g=g, N=n, seed=seed)
+                tag = f"g = {g:g}, N = {n}, seed {seed}"
+                if not np.isfinite(float(q["lambda_max"])):
+                    measured.append(num(math.nan, None, f"lambda_max ({tag}): point missing"))
+                    continue
                 d2 = float(q["mean_dphi2"])
                 samples, weights = fg.pooled_log_dphi(q)
                 free = free_multiplicative_discrete(n, g, samples, weights)
@@ -544,7 +571,6 @@ def claim_rmt_discrete(stores, options, **_):
                 fmax = float(np.max(np.abs(bf["mean"][:-1])))  # bulk: ranks < 0.8
                 gmax = float(np.max(np.abs(bg["mean"][:-1])))
                 free_worst, gin_worst = max(free_worst, fmax), min(gin_worst, gmax)
-                tag = f"g = {g:g}, N = {n}, seed {seed}"
                 measured += [
                     num(
                         float(q["lambda_max"]),
