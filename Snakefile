@@ -53,6 +53,7 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/sweep.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/claims.smk"
 
 
 rule all:
