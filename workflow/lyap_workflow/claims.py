@@ -822,18 +822,28 @@ def compute_claims(
     return rows
 
 
+def _value(v: Any) -> str:
+    """A number with 4 significant digits (lists element-wise); None/NaN as a dash."""
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
 def _fmt(m: Mapping[str, Any]) -> str:
+    """``name: value ± error (extra = ...)``, the error's two leading digits kept."""
     v, e = m["value"], m.get("error")
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return f"{m['name']}: —"
-    digits = (
-        2
-        if e is None or not e or not math.isfinite(e)
-        else max(2, 1 - int(math.floor(math.log10(abs(e)))))
-    )
-    digits = min(digits, 6)
-    txt = f"{v:.{digits}f}" + (f" ± {e:.{digits}f}" if e is not None and math.isfinite(e) else "")
-    return f"{m['name']}: {txt}"
+        txt = "—"
+    elif e is None or not math.isfinite(e) or e <= 0:
+        txt = _value(v)
+    else:
+        digits = min(6, max(1, 1 - int(math.floor(math.log10(e)))))
+        txt = f"{v:.{digits}f} ± {e:.{digits}f}"
+    extra = {k: x for k, x in m.items() if k not in ("name", "value", "error")}
+    more = ", ".join(f"{k} = {_value(x)}" for k, x in extra.items())
+    return f"{m['name']}: {txt}" + (f" ({more})" if more else "")
 
 
 def claims_markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) -> str:
