@@ -254,11 +254,15 @@ def test_mixed_precision_float64_reference_is_the_engine_at_a_fixed_point():
 
 
 # -- threads and the command line -------------------------------------------------------------
-def test_threads_do_not_change_the_bits():
-    p = lc.RunParams(n=120, g=4.0, seed=1, t_sim=10.0, t_transient=5.0)
+def test_threads_change_at_most_the_last_bits():
+    # OpenBLAS may split a GEMM's sums differently with 2 threads (it does at N >= 300 here):
+    # over a run short against 1/lambda_max that stays at round-off
+    p = lc.RunParams(n=300, g=4.0, seed=1, t_sim=3.0, t_transient=1.0, t_transient_tangent=1.0)
     one = lc.run_point(p, blas_threads=1)
     two = lc.run_point(p, blas_threads=2)
-    assert one.exponents.tobytes() == two.exponents.tobytes()
+    assert np.max(np.abs(one.exponents - two.exponents)) < 1e-12
+    with pytest.raises(ValueError, match="threads"):
+        lc.run_point(p, blas_threads=0)
 
 
 SMALL = ["spectrum", "--n", "30", "--g", "5", "--t-transient", "10", "--quiet"]
