@@ -97,3 +97,19 @@ def test_ratio_bounds_are_the_chi_square_interval():
     assert lo == pytest.approx(np.sqrt(2.6032 / 11), abs=1e-4)
     assert hi == pytest.approx(np.sqrt(26.757 / 11), abs=1e-4)
     assert ratio_bounds(5)[1] > hi
+
+
+def test_derived_errors_are_the_jackknife_over_time_blocks(chaotic):
+    """Independent reference for the D_KY and H_KS errors: the leave-one-block-out
+    jackknife recomputed from the stored block means (equal blocks: 200 intervals in 20)."""
+    r = chaotic("continuous").result
+    B = r.block_means
+    b = B.shape[0]
+    loo = (B.sum(axis=0) - B) / (b - 1)
+    for f, se in (
+        (lc.kaplan_yorke_dimension, r.kaplan_yorke_dimension_stderr),
+        (lc.ks_entropy, r.ks_entropy_stderr),
+    ):
+        v = np.array([f(x) for x in loo])
+        assert se == pytest.approx(np.sqrt((b - 1) / b * np.sum((v - v.mean()) ** 2)), rel=1e-9)
+    assert r.lambda_max_stderr == pytest.approx(B[:, 0].std(ddof=1) / np.sqrt(b), rel=1e-12)
