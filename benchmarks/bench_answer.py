@@ -14,11 +14,12 @@ Prints per point the CPU seconds (one BLAS thread), the relative standard errors
 reached, whether each meets 3 %, and the agreement of (a) and (b) (|a - b| / combined
 s.e.; same network and initial condition, but the GEMM's width m + 1 can change the
 state's round-off, after which the trajectories decorrelate: then (a) and (b) are two
-samples of one network, and |a - b| / s.e. is O(1)); then the totals, the CPU ratio, N = 100 points per
-minute per core, and the estimated core-hours of config/paper.yaml with fixed and with
-adaptive settings: the pipeline's cost model (lyap_workflow.sweep.params_seconds) for
-the fixed settings, scaled per point by the CPU ratio measured here at the nearest
-(N, g) of the question set (an extrapolation: say so when quoting it).
+samples of one network, and |a - b| / s.e. is O(1)); then the totals, the CPU ratio,
+N = 100 points per minute per core, and the estimated core-hours of config/paper.yaml
+with fixed and with adaptive settings: the pipeline's cost model
+(lyap_workflow.sweep.params_seconds) for the fixed settings, scaled per point by the
+CPU ratio measured here at the nearest (N, g) of the question set (an extrapolation:
+say so when quoting it).
 
     python benchmarks/bench_answer.py --quick   # N = 100 and N = 200 at g = 3 (~2 min)
     python benchmarks/bench_answer.py           # the full set: an idle machine, ~30 min
