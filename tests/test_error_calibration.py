@@ -12,13 +12,15 @@ Coverage criterion: r^2 inside the central 99 % interval of that law, for lambda
 D_KY and H_KS at each point. Halved errors double r; the fast version's measured r
 (0.80-1.13 at two discrete-time points) then exceeds the upper bound (1.56 for n = 12).
 
-Finding (issue 12): in continuous time the batch-means/jackknife errors under-cover.
-Measured r (lambda_max, D_KY, H_KS), 12 runs each unless stated: N = 80, g = 5, T = 100:
-(0.99, 0.94, 0.91) over 28 runs but (1.66, 1.63, 1.69) for another 11; T = 200, 28 runs:
-(1.26, 1.51, 1.28); N = 120, g = 4, m = 40: (1.13, 1.61, 1.38); N = 200, g = 3, m = 40:
-(1.36, 0.93, 1.02). Run-to-run differences persist longer than the time blocks (5-10
-tau) resolve. The continuous check is kept, as a strict xfail under ``slow``, so that a
-fix of the estimator shows up.
+Finding (issue 12): in continuous time the batch-means/jackknife errors can under-cover
+at T <= 200, depending on the sample of initial conditions: N = 80, g = 5, T = 100,
+seeds 1000+: r = (1.63, 1.79, 1.65) over 36 chaotic runs (this file's slow xfail);
+T = 200: (1.26, 1.51, 1.28) over 28 runs (seeds 100+), (1.11, 0.99, 0.97) over 19
+(seeds 2000+); T = 800: (1.01, 0.95, 1.14). The values spread with a heavy low tail
+(lambda_max 0.09-0.37 at T = 100): intermittent episodes longer than the 5-10 tau time
+blocks. The 40-run continuous check is a strict xfail under ``slow`` so that a better
+estimator (or a longer default T) shows up. Slow discrete checks, 40 runs: r = (1.29,
+1.07, 1.08) and (0.91, 0.95, 0.80) against the bounds (0.72, 1.30).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def _runs(kind: str, n_runs: int) -> list[lc.SpectrumResult]:
             lc.run_point(base.replace(seed=1000 + i, seed_network=base.seed)) for i in range(n_runs)
         ]
     chaotic = [r for r in runs if r.chaotic]
-    assert len(chaotic) >= max(10, n_runs - 2), (kind, len(chaotic))
+    assert len(chaotic) >= max(10, 3 * n_runs // 4), (kind, len(chaotic))
     return chaotic
 
 
