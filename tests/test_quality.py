@@ -78,6 +78,7 @@ def test_point_failures_reasons():
     assert kinds == {"sum_rule", "conditioning", "precision", "convergence", "brute_force"}
 
 
+@pytest.mark.filterwarnings("ignore::lyap_core.NumericsWarning")
 def test_check_passes_converged_discrete_euler_and_autapse_points(chaotic, tmp_path):
     """Three converged points on chaotic networks that `lyap check` used to fail.
 
