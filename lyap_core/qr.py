@@ -15,6 +15,7 @@ from scipy.linalg import blas, lapack
 from .thresholds import CHOLQR2_MAX_COND, GRADED_QR_SPREAD
 
 _SPLIT_LOG = 600.0  # ln-range of one diagonal factor when phi' < e^-600 (float64 ends at e^-745)
+_MAX_FACTORS = 8  # beyond an ln-range of 4800 (e.g. an unbounded phi diverging) no factoring
 
 
 def householder_qr(Y: np.ndarray) -> np.ndarray:
@@ -75,10 +76,13 @@ class GradedQR:
         tanh, g >~ 80): diag(phi') is then split into factors whose entries each stay
         above e^-600, applied to Q one after another, each with its own graded QR
         (diag(phi') = D_K ... D_1, all diagonal, so R1 = R1_K ... R1_1). ln phi' = -inf
-        (phi' = 0, e.g. relu below threshold) is a singular map: None.
+        (phi' = 0, e.g. relu below threshold) is a singular map: None. So is an ln-range
+        beyond 4800 (a diverging state, e.g. softplus at large g): the sum rule shows it.
         """
         lo, hi = float(np.min(log_d)), float(np.max(log_d))
         if not np.isfinite(lo) or hi - lo <= np.log(self.spread_limit):
+            return None
+        if hi - lo > _MAX_FACTORS * _SPLIT_LOG:
             return None
         logr = self._factor(A) if lo > -_SPLIT_LOG else self._factor_split(A, Q, log_d)
         self.calls += 1

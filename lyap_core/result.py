@@ -10,7 +10,7 @@ import numpy as np
 
 from .io import jsonable, provenance
 from .measures import kaplan_yorke_dimension, ks_entropy, pca_dimension
-from .thresholds import CHAOS_ABS, CHAOS_Z, T_ONS_WARN_COND
+from .thresholds import CHAOS_ABS, CHAOS_Z, SUM_RULE_PER_EXPONENT, T_ONS_WARN_COND
 
 
 @dataclass
@@ -175,7 +175,7 @@ def summarize(system: Any, cfg: Any, state: Any, params: dict[str, Any]) -> Spec
     warns = []
     max_cond = float(np.exp(state.max_log_cond))
     # one step between QRs is the shortest possible t_ons (maps): nothing to shorten, and
-    # the Householder fallback is backward stable at any condition number
+    # the graded QR (lyap_core.qr.GradedQR) resolves any spread of phi' in one step
     if (max_cond > T_ONS_WARN_COND or state.qr_fallbacks) and state.steps_per_ons > 1:
         warns.append(
             f"t_ons: Q reached condition number {max_cond:.3g} before a QR "
@@ -186,6 +186,13 @@ def summarize(system: Any, cfg: Any, state: Any, params: dict[str, Any]) -> Spec
             "phi: phi'(h) = 0 on part of the trajectory (e.g. relu below threshold): the map "
             "is singular there, the bottom exponents are -inf (the values reported for them "
             "are round-off) and the sum rule has no finite target"
+        )
+    if math.isfinite(residual) and abs(residual) > SUM_RULE_PER_EXPONENT * m:
+        warns.append(
+            f"sum rule: the exponents sum to {float(np.sum(lam)):.6g} but the volume growth "
+            f"along the trajectory is {target:.6g} (residual {residual:.3g}, more than "
+            f"{SUM_RULE_PER_EXPONENT:g} per exponent): integrator error (reduce dt), a QR "
+            "that did not resolve the lower spectrum (shorten t_ons) or a diverging state"
         )
     if not conv:
         warns.append(

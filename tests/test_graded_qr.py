@@ -103,8 +103,10 @@ def test_sum_rule_of_strongly_saturated_map(g):
     _, res, _, _ = _engine_run(n, g, 300, seed=5, graded=True)
     assert abs(res.sum_rule_residual) <= 1e-8 * n
     assert res.max_condition_number < 1e5  # what the unfactored QR had to resolve: cond(J Q1)
+    assert not any(w.startswith("sum rule") for w in res.warnings)
     _, single, _, _ = _engine_run(n, g, 300, seed=5, graded=False)
     assert abs(single.sum_rule_residual) > 1.0
+    assert any(w.startswith("sum rule") for w in single.warnings)  # and it says so
 
 
 def test_near_onset_the_graded_path_is_off_and_changes_no_bit():
