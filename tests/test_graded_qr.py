@@ -17,6 +17,7 @@ import pytest
 from lyap_core.coupling import gaussian_coupling
 from lyap_core.engine import EngineConfig, finish, initial_state, run_state
 from lyap_core.models import RateNetwork
+from lyap_core.point import run_point
 from lyap_core.qr import GradedQR
 
 
@@ -153,3 +154,25 @@ def test_graded_factor_where_phi_prime_underflows():
     relu = np.where(log_d < -700, 0.0, 1.0)  # a true zero (ln = -inf): singular, no factor
     with np.errstate(divide="ignore"):
         assert GradedQR()(a, q, np.log(relu)) is None
+
+
+@pytest.mark.filterwarnings("ignore::lyap_core.NumericsWarning")
+def test_resume_with_graded_steps_is_bit_identical(tmp_path):
+    """A run killed mid-accumulation and resumed from its checkpoint gives the same bits."""
+    params = dict(model="discrete", n=60, g=10.0, t_sim=120, t_transient=20, seed=2)
+    whole = run_point(params)
+    ckpt = tmp_path / "run.ckpt"
+
+    class Crash(Exception):
+        pass
+
+    def crash(done: int, total: int) -> None:
+        if done == 100:
+            raise Crash
+
+    with pytest.raises(Crash):
+        run_point(params, checkpoint=ckpt, checkpoint_interval=0.0, progress=crash)
+    resumed = run_point(params, checkpoint=ckpt, checkpoint_interval=0.0)
+    assert whole.graded_qr_steps > 0
+    assert resumed.graded_qr_steps == whole.graded_qr_steps
+    np.testing.assert_array_equal(resumed.exponents, whole.exponents)
