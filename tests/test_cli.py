@@ -70,6 +70,7 @@ def test_discrete_counts_steps(capsys):
         (["--scheme", "rk45"], "--scheme"),
         (["--n", "abc"], "--n"),
         (["--input-std", "-1"], "--input-std"),
+        (["--input-std", "0.5", "--input-tau", "0"], "--input-tau"),
         (["--t-sim", "0"], "--t-sim"),
         (["--sparse-k", "40"], "--k"),
     ],
