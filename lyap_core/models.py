@@ -29,8 +29,11 @@ from .qr import GradedQR
 LOG_DPHI_EDGES = np.linspace(-200.0, 2.0, 4041)
 
 
-def log_abs_det(J: Coupling) -> float:
-    """log|det J| via LU (scipy's LAPACK); -inf for a singular matrix."""
+def log_abs_det(J: Coupling, overwrite: bool = False) -> float:
+    """log|det J| via LU (scipy's LAPACK); -inf for a singular matrix.
+
+    ``overwrite`` lets a dense Fortran J be factorised in place (a work buffer).
+    """
     if sp.issparse(J):
         from scipy.sparse.linalg import splu
 
@@ -40,7 +43,7 @@ def log_abs_det(J: Coupling) -> float:
             return -np.inf
         d = lu.U.diagonal()  # L has a unit diagonal
     else:
-        lu, _ = scipy.linalg.lu_factor(J, check_finite=False)
+        lu, _ = scipy.linalg.lu_factor(J, overwrite_a=overwrite, check_finite=False)
         d = np.diag(lu)
     with np.errstate(divide="ignore"):
         return float(np.sum(np.log(np.abs(d))))
@@ -88,6 +91,7 @@ class RateNetwork:
         self.diag = coupling_diagonal(self.J)
         self.has_diag = bool(np.any(self.diag != 0))
         self._logdet: float | None = None
+        self._euler_work: tuple[np.ndarray, np.ndarray] | None = None
         self._work: dict[tuple[int, int], dict[str, Any]] = {}
 
     # -- buffers --------------------------------------------------------------------------
@@ -200,10 +204,16 @@ class RateNetwork:
         Map: log|det J| + sum_i log phi'(h_i) per step (-inf where phi' = 0).
         """
         if self.scheme == "euler":
-            M = (self.J.toarray() if self.sparse else self.J) * self.nl.dphi(h)[None, :]
-            M *= self.dt
-            M[np.diag_indices_from(M)] += 1.0 - self.dt
-            return log_abs_det(M) / self.dt
+            if self._euler_work is None:  # dt J once, and one buffer for the LU in place
+                dense = self.J.toarray() if self.sparse else self.J
+                self._euler_work = (
+                    np.asfortranarray(self.dt * dense),
+                    np.empty_like(dense, order="F"),
+                )
+            dtJ, M = self._euler_work
+            np.multiply(dtJ, self.nl.dphi(h)[None, :], out=M)
+            M.flat[:: self.dim + 1] += 1.0 - self.dt  # the diagonal
+            return log_abs_det(M, overwrite=True) / self.dt
         if self.continuous:
             if not self.has_diag:
                 return -float(self.dim)
