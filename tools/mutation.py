@@ -137,8 +137,8 @@ MUTANTS = [
     Mutant(
         "models.euler-target",
         "models.py",
-        "M[np.diag_indices_from(M)] += 1.0 - self.dt",
-        "M[np.diag_indices_from(M)] += 1.0",
+        "M.flat[:: self.dim + 1] += 1.0 - self.dt",
+        "M.flat[:: self.dim + 1] += 1.0",
         (RN, "-k", "euler"),
         "Euler target without the leak",
     ),
