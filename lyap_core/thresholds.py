@@ -9,6 +9,11 @@ Two condition-number limits exist and they mean different things:
   exp((lambda_1 - lambda_m) t_ons); above 1e5 the interval t_ons is too long for
   comfortable accuracy of the smallest exponents, so the run warns
   (:mod:`lyap_core.result`) and ``lyap check`` flags the point.
+
+:data:`GRADED_QR_SPREAD` is a third, different thing: the spread max(phi')/min(phi') of
+one map step above which that step's QR is factored (:class:`lyap_core.qr.GradedQR`);
+below it one QR of J diag(phi') Q is accurate to ~1e-11 per exponent (docs/NUMERICS.md
+E12), above it not.
 """
 
 from __future__ import annotations
