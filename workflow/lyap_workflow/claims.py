@@ -538,7 +538,8 @@ def claim_rmt_continuous(stores, options, **_):
         stores,
         measured,
         verdict,
-        f"max over 5 rank bins of |measured − law| ≤ {CIRCULAR_ONSET_TOL:g} of the radius",
+        f"max over 5 rank bins of |measured − law| ≤ {CIRCULAR_ONSET_TOL:g} of the radius "
+        "for the worst seed; near onset = every g ≤ 1.5 of the list, strong chaos = the largest g",
     )
     return row, fg.fig_rmt_continuous(_sweep(options, stores).sel(g=gs))
 
