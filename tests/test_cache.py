@@ -14,6 +14,7 @@ from lyap_workflow import cache as cache_mod
 from lyap_workflow.cache import Cache, CacheError, exclusive, point_key
 
 from lyap_core import run_point
+from lyap_core.version import NUMERICS_VERSION
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -43,7 +44,7 @@ def test_other_numerics_version_or_damage_is_refused(result, tmp_path, monkeypat
     key = "cd" * 12
     c.save(key, result, {})
     monkeypatch.setattr(cache_mod, "NUMERICS_VERSION", "999")
-    with pytest.raises(CacheError, match="numerics version 1, this is 999"):
+    with pytest.raises(CacheError, match=f"numerics version {NUMERICS_VERSION}, this is 999"):
         c.load(key)
     monkeypatch.undo()
     c.path(key).write_bytes(b"not a zip")

@@ -14,6 +14,8 @@ from lyap_workflow import execute
 from lyap_workflow.cli import main
 from lyap_workflow.store import GRID_DIMS, RUN_DEPENDENT, open_store
 
+from lyap_core.version import NUMERICS_VERSION
+
 ROOT = Path(__file__).resolve().parent.parent
 CI = ROOT / "config" / "ci.yaml"
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -39,7 +41,7 @@ def test_summary_store_and_layout(ci, capsys):
     ds = open_store(ci / "ci" / "spectra.zarr").load()
     assert ds.attrs["points"] == s["summary"]
     assert ds["lambda_max"].dims == GRID_DIMS  # input_tau kept although it has one value
-    assert (ds["status"] == "ok").all() and (ds["numerics_version"] == "1").all()
+    assert (ds["status"] == "ok").all() and (ds["numerics_version"] == NUMERICS_VERSION).all()
     assert len(set(ds["point_key"].values.ravel())) == 16
     assert json.loads((ci / "ci" / "check.json").read_text()) is not None
 
@@ -167,6 +169,6 @@ def test_status_and_export(ci, tmp_path, capsys):
 
 def test_plan_record_is_json_and_complete(ci):
     rec = json.loads((ci / "ci" / "plan.json").read_text())
-    assert len(rec["points"]) == 16 and rec["numerics_version"] == "1"
+    assert len(rec["points"]) == 16 and rec["numerics_version"] == NUMERICS_VERSION
     cfg = copy.deepcopy(yaml.safe_load(CI.read_text()))
     assert rec["grid"]["g"] == sorted(cfg["sweeps"]["ci"]["grid"]["g"])

@@ -189,6 +189,12 @@ class SweepPlan:
     sweep: dict[str, Any]
     points: list[Point]
     shards: dict[str, Shard] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)  # failed attempts of missing points
+
+    @property
+    def digest(self) -> str:
+        """Hash of the points' keys and failed attempts: changes when a gather is due."""
+        return fingerprint([[p.key for p in self.points], sorted(self.attempts.items())], 16)
 
     @property
     def missing(self) -> list[Point]:
@@ -391,7 +397,8 @@ def plan_sweep(name: str, sweep: Mapping[str, Any], cache: Cache | None = None) 
             if rec:
                 attempts[p.key] = rec["attempts"]
     shards = pack(missing, sweep["execution"], attempts)
-    return SweepPlan(name, copy.deepcopy(dict(sweep)), points, {s.name: s for s in shards})
+    shard_map = {s.name: s for s in shards}
+    return SweepPlan(name, copy.deepcopy(dict(sweep)), points, shard_map, attempts)
 
 
 def plan(

@@ -12,6 +12,7 @@ CACHE = "results/cache"  # the content-addressed point cache, shared by all swee
 wildcard_constraints:
     sweep=r"[A-Za-z][A-Za-z0-9_]*",
     shard=r"[0-9a-f]{12}(_\d+of\d+)?",
+    digest=r"[0-9a-f]{16}",
 
 
 def shard_of(wildcards):
@@ -26,7 +27,7 @@ def shard_inputs(wildcards):
     """The plan, a coupling file (editing it changes the keys), the previous segment of a chain."""
     s = shard_of(wildcards)
     path = config["sweeps"][wildcards.sweep]["coupling"]
-    out = [f"results/{wildcards.sweep}/plan.json"] + ([path] if path else [])
+    out = [plan_file(wildcards)] + ([path] if path else [])
     if s.previous:
         out.append(f"results/{wildcards.sweep}/shards/{s.previous}.json")
     return out
@@ -39,7 +40,7 @@ def shard_manifests(wildcards):
     changed" trigger from regathering (and redrawing every figure) on a no-op rerun.
     """
     planned = [f"results/{wildcards.sweep}/shards/{n}.json" for n in PLAN[wildcards.sweep].shards]
-    last = Path(f"results/{wildcards.sweep}/gather.json")
+    last = Path(gathered_file(wildcards))
     if planned or not last.exists():
         return planned
     inputs = json.loads(last.read_text()).get("inputs", [])
@@ -62,13 +63,22 @@ def shard_mem_mb(wildcards):
     return 500 + s.threads * (250 + math.ceil(40 * n * n / 1e6))
 
 
-def plan_digest(wildcards):
-    """The points' keys: plan.json is rewritten exactly when the set of points changes."""
-    return sweep.fingerprint([p.key for p in PLAN[wildcards.sweep].points], 16)
+def digest_of(name):
+    """New whenever the sweep's points or their failed attempts change (sweep.SweepPlan)."""
+    return PLAN[name].digest
+
+
+def plan_file(wildcards):
+    return f"results/{wildcards.sweep}/plans/{digest_of(wildcards.sweep)}.json"
+
+
+def gathered_file(wildcards):
+    return f"results/{wildcards.sweep}/gathered/{digest_of(wildcards.sweep)}.json"
 
 
 def sweep_outputs(name):
-    return [f"results/{name}/spectra.zarr", f"results/{name}/check.json"] + [
+    gathered = f"results/{name}/gathered/{digest_of(name)}.json"
+    return [gathered, f"results/{name}/spectra.zarr", f"results/{name}/check.json"] + [
         f"results/{name}/figures/{fig}.{ext}" for fig in figures.FIGURES for ext in ("png", "pdf")
     ]
 

@@ -5,17 +5,16 @@
 # read inside the job and not tracked.
 
 
+# The plan (every point, its key and estimate; from the config alone) for gather and
+# `lyap status`, also copied to results/<sweep>/plan.json (the name `lyap status` reads).
+# No `run:` blocks here: Snakemake re-parses the Snakefile to execute one, and the
+# re-parsed plan would see the cache as this run has changed it.
 rule plan:
     output:
-        "results/{sweep}/plan.json",
-    params:
-        points=plan_digest,
+        "results/{sweep}/plans/{digest}.json",
     localrule: True
-    run:
-        from lyap_core.io import atomic_file
-
-        with atomic_file(output[0], "w") as fh:
-            json.dump(PLAN[wildcards.sweep].record(), fh)
+    script:
+        "../scripts/plan.py"
 
 
 rule shard:
@@ -38,22 +37,36 @@ rule shard:
         "../scripts/run_shard.py"
 
 
+# The store is gathered into results/<sweep>/.gather/spectra.zarr (kept between runs: it
+# is updated incrementally) with a summary named by the hash of the points' keys; rule
+# `store` publishes it as results/<sweep>/spectra.zarr. The hashed name makes a changed
+# set of points regather even without Snakemake's metadata (results moved between
+# machines), where a missing intermediate file would not trigger anything.
 rule gather:
     input:
-        plan="results/{sweep}/plan.json",
+        plan=plan_file,
         shards=shard_manifests,
     output:
-        store=directory("results/{sweep}/spectra.zarr"),
-        summary="results/{sweep}/gather.json",
+        "results/{sweep}/gathered/{digest}.json",
     log:
-        "results/{sweep}/logs/gather.log",
+        "results/{sweep}/logs/gather-{digest}.log",
     benchmark:
-        "results/{sweep}/benchmarks/gather.tsv"
+        "results/{sweep}/benchmarks/gather-{digest}.tsv"
     resources:
         mem_mb=4000,
         runtime=30,
     script:
         "../scripts/gather.py"
+
+
+rule store:
+    input:
+        gathered_file,
+    output:
+        directory("results/{sweep}/spectra.zarr"),
+    localrule: True
+    script:
+        "../scripts/publish.py"
 
 
 rule check:
@@ -64,13 +77,5 @@ rule check:
     log:
         "results/{sweep}/logs/check.log",
     localrule: True
-    run:
-        from lyap_workflow.quality import check_store
-
-        failures = check_store(input[0])
-        with open(log[0], "w") as fh:
-            for f in failures:
-                fh.write(f"{f['point']}: {'; '.join(f['reasons'])}\n")
-            fh.write(f"{len(failures)} point(s) fail the quality checks\n")
-        with open(output[0], "w") as fh:
-            json.dump(failures, fh, indent=1)
+    script:
+        "../scripts/check.py"
