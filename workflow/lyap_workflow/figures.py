@@ -90,13 +90,15 @@ def _values(ds: xr.Dataset, d: str) -> list[Any]:
     return [v.item() for v in ds[d]] if d in ds.dims else [ds[d].item()]
 
 
-def _grid(fig: Figure, k: int, ncols: int = 4, **kw: Any) -> list[Any]:
+def per_g_panels(k: int, ncols: int = 4) -> tuple[Figure, list[Any]]:
+    """A figure with ``k`` panels (one per g), at most ``ncols`` per row."""
     cols = min(k, ncols)
     rows = -(-k // cols)
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False, **kw).ravel())
+    fig = Figure(figsize=(4.2 * cols, 3.7 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
     for ax in axes[k:]:
         ax.set_visible(False)
-    return list(axes[:k])
+    return fig, list(axes[:k])
 
 
 def log_x(ax: Any) -> None:
@@ -135,8 +137,8 @@ def fig_spectra_vs_rank(ds: xr.Dataset) -> Figure:
     """Spectra against i/N = (i - 1/2)/N, one panel per g, one line per N (size invariance)."""
     d, note = autonomous(ds)
     gs = _values(d, "g")
-    fig = Figure(figsize=(4.2 * min(len(gs), 4), 3.6 * -(-len(gs) // 4)), layout="constrained")
-    for ax, g in zip(_grid(fig, len(gs), sharey=False), gs, strict=True):
+    fig, axes = per_g_panels(len(gs))
+    for ax, g in zip(axes, gs, strict=True):
         for n in _values(d, "N"):
             p = d.sel(g=g, N=n)
             m = _n_exponents(p)
@@ -342,8 +344,8 @@ def fig_rmt_discrete(ds: xr.Dataset) -> Figure:
     _require(not continuous(ds), "the sweep is not of the discrete-time model")
     d, note = autonomous(ds)
     gs = _values(d, "g")
-    fig = Figure(figsize=(4.2 * min(len(gs), 4), 3.8 * -(-len(gs) // 4)), layout="constrained")
-    for ax, g in zip(_grid(fig, len(gs)), gs, strict=True):
+    fig, axes = per_g_panels(len(gs))
+    for ax, g in zip(axes, gs, strict=True):
         for n in _values(d, "N"):
             p = d.sel(g=g, N=n)
             if _n_exponents(p) != n or not (p["log_dphi_counts"].sum() > 0):
@@ -381,8 +383,8 @@ def fig_rmt_continuous(ds: xr.Dataset) -> Figure:
     _require(continuous(ds), "the sweep is not of the continuous-time model")
     d, note = autonomous(ds)
     gs = _values(d, "g")
-    fig = Figure(figsize=(4.2 * min(len(gs), 4), 3.8 * -(-len(gs) // 4)), layout="constrained")
-    for ax, g in zip(_grid(fig, len(gs)), gs, strict=True):
+    fig, axes = per_g_panels(len(gs))
+    for ax, g in zip(axes, gs, strict=True):
         for n in _values(d, "N"):
             p = d.sel(g=g, N=n)
             if _n_exponents(p) != n:
@@ -440,9 +442,9 @@ def fig_point_symmetry(ds: xr.Dataset) -> Figure:
     one panel per g, one line per N (mean over chaotic seeds ± s.e.)."""
     d, note = autonomous(ds)
     gs = _values(d, "g")
-    fig = Figure(figsize=(4.2 * min(len(gs), 4), 3.6 * -(-len(gs) // 4)), layout="constrained")
+    fig, axes = per_g_panels(len(gs))
     drawn = 0
-    for ax, g in zip(_grid(fig, len(gs)), gs, strict=True):
+    for ax, g in zip(axes, gs, strict=True):
         for n in _values(d, "N"):
             p = d.sel(g=g, N=n)
             if _n_exponents(p) != n:
@@ -506,9 +508,9 @@ def fig_convergence(ds: xr.Dataset) -> Figure:
     n = max(_values(d, "N"))
     seed = _values(d, "seed")[0]
     gs = _values(d, "g")
-    fig = Figure(figsize=(4.2 * min(len(gs), 4), 3.6 * -(-len(gs) // 4)), layout="constrained")
+    fig, axes = per_g_panels(len(gs))
     drawn = 0
-    for ax, g in zip(_grid(fig, len(gs)), gs, strict=True):
+    for ax, g in zip(axes, gs, strict=True):
         p = d.sel(g=g, N=n, seed=seed)
         t = p["history_time"].values
         ok = np.isfinite(t)
