@@ -13,6 +13,7 @@ import yaml
 from lyap_workflow import execute
 from lyap_workflow.cli import main
 from lyap_workflow.store import GRID_DIMS, RUN_DEPENDENT, open_store
+from test_faults import ONE_FAILING_POINT
 
 from lyap_core.version import NUMERICS_VERSION
 
@@ -118,18 +119,8 @@ def test_faults_are_one_clear_line(tmp_path, capsys, monkeypatch):
 
 
 def test_a_failing_point_gives_a_partial_store_and_a_nonzero_exit(tmp_path, capsys):
-    cfg = {
-        "sweeps": {
-            "ci": {
-                "phi": "relu",  # unbounded: the network of seed 3 at g = 3 diverges
-                "grid": {"g": [0.5, 3.0], "N": [8], "seed": [0, 1, 2, 3]},
-                "numerics": {"t_sim": 10.0, "t_transient": 300.0},
-                "execution": {"checkpoint_interval": 0},
-            }
-        }
-    }
     path = tmp_path / "fail.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    path.write_text(yaml.safe_dump(ONE_FAILING_POINT))
     assert main(["sweep", str(path), "--results", str(tmp_path), "--workers", "2"]) == 1
     out = capsys.readouterr()
     assert "points: 8 total, 7 computed, 0 reused, 1 failed" in out.out

@@ -14,6 +14,17 @@ from test_pipeline import snakemake, workflow_copy
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 TARGET = ["results/ci/spectra.zarr", "--cores", "1", "--configfile", "config/ci.yaml"]
+# Unbounded relu: of these 8 points only the network of seed 3 at g = 3 diverges.
+ONE_FAILING_POINT = {
+    "sweeps": {
+        "ci": {
+            "phi": "relu",
+            "grid": {"g": [0.5, 3.0], "N": [8], "seed": [0, 1, 2, 3]},
+            "numerics": {"t_sim": 10.0, "t_transient": 300.0},
+            "execution": {"shard_seconds": 0.5, "cores": 2, "checkpoint_interval": 0},
+        }
+    }
+}
 
 
 def test_second_snakemake_on_the_same_results_is_refused(tmp_path):
@@ -43,17 +54,7 @@ def test_second_snakemake_on_the_same_results_is_refused(tmp_path):
 def test_a_failing_point_still_yields_store_figures_and_check_and_fails_the_run(tmp_path):
     """One diverging point: NaN with its status in the store, figures and `lyap check` work,
     and Snakemake exits non-zero naming the point (the failure is retried by a rerun)."""
-    cfg = {
-        "sweeps": {
-            "ci": {
-                "phi": "relu",  # unbounded: the network of seed 3 at g = 3 diverges
-                "grid": {"g": [0.5, 3.0], "N": [8], "seed": [0, 1, 2, 3]},
-                "numerics": {"t_sim": 10.0, "t_transient": 300.0},
-                "execution": {"shard_seconds": 0.5, "cores": 2, "checkpoint_interval": 0},
-            }
-        }
-    }
-    cwd = workflow_copy(tmp_path, cfg)
+    cwd = workflow_copy(tmp_path, ONE_FAILING_POINT)
     proc = snakemake(cwd, "--cores", "2", "--configfile", "config/ci.yaml", check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -121,7 +119,7 @@ def gather_sweep(
 
     The store is first written to the working copy ``<out's dir>/.gather/<name>`` (the
     next gather's starting point); ``publish=False`` leaves the copy to ``out`` to the
-    caller (Snakemake's rule ``store``: :func:`copy_store_atomic`).
+    caller (Snakemake's rule ``store``: :func:`store.copy_store_atomic`).
 
     Parameters
     ----------
@@ -268,7 +266,7 @@ def gather_sweep(
     ds = store._annotate(ds)
     store.write_zarr_atomic(ds, work)
     if publish:
-        copy_store_atomic(work, out)
+        store.copy_store_atomic(work, out)
     log(f"gathered {out}: {len(todo)} of {len(points)} point(s) updated from the cache")
     log(cost)
     for f in summary["failures"]:
@@ -277,25 +275,6 @@ def gather_sweep(
         log(f"{n_missing} point(s) not computed yet (status 'missing')")
     log(line)
     return summary
-
-
-def copy_store_atomic(src: str | Path, dst: str | Path) -> None:
-    """Copy the store ``src`` to ``dst`` via a temporary sibling and a rename."""
-    src, dst = Path(src), Path(dst)
-    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        shutil.copytree(src, tmp)
-        if dst.exists():
-            old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-            os.replace(dst, old)
-            os.replace(tmp, dst)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, dst)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def write_summary(summary: Mapping[str, Any], path: str | Path) -> None:

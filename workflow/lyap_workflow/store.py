@@ -21,12 +21,13 @@ zarr format 3 with consolidated metadata (so ``xr.open_zarr(path)`` is quiet).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
 import uuid
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -244,23 +245,18 @@ def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
     return enc
 
 
-def write_zarr_atomic(ds: xr.Dataset, path: str | Path) -> None:
-    """Write ``ds`` to the zarr store ``path`` via a temporary sibling and a rename.
+@contextlib.contextmanager
+def staged_store(path: str | Path) -> Iterator[Path]:
+    """A temporary sibling of the store ``path``, renamed over it when the block succeeds.
 
-    A reader (or a rerun after a kill) sees either no store or a complete one. An
-    existing store at ``path`` is replaced.
+    A reader (or a rerun after a kill) sees either no store or a complete one; an
+    existing store is replaced; on an exception the temporary copy is removed.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
-        with warnings.catch_warnings():
-            # Consolidated metadata is outside the zarr 3 spec; the per-array metadata is
-            # written too, and the consolidated copy spares readers a fallback warning.
-            warnings.filterwarnings("ignore", message="Consolidated metadata")
-            ds.drop_encoding().to_zarr(
-                tmp, mode="w-", zarr_format=3, consolidated=True, encoding=_encoding(ds)
-            )
+        yield tmp
         if path.exists():
             old = tmp.with_name(tmp.name.replace(".tmp-", ".old-"))
             os.replace(path, old)
@@ -271,6 +267,23 @@ def write_zarr_atomic(ds: xr.Dataset, path: str | Path) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_zarr_atomic(ds: xr.Dataset, path: str | Path) -> None:
+    """Write ``ds`` to the zarr store ``path`` atomically (:func:`staged_store`)."""
+    with staged_store(path) as tmp, warnings.catch_warnings():
+        # Consolidated metadata is outside the zarr 3 spec; the per-array metadata is
+        # written too, and the consolidated copy spares readers a fallback warning.
+        warnings.filterwarnings("ignore", message="Consolidated metadata")
+        ds.drop_encoding().to_zarr(
+            tmp, mode="w-", zarr_format=3, consolidated=True, encoding=_encoding(ds)
+        )
+
+
+def copy_store_atomic(src: str | Path, dst: str | Path) -> None:
+    """Copy the store ``src`` to ``dst`` atomically (:func:`staged_store`)."""
+    with staged_store(dst) as tmp:
+        shutil.copytree(src, tmp)
 
 
 def open_store(path: str | Path, kind: str = "spectra") -> xr.Dataset:

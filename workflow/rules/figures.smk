@@ -20,6 +20,8 @@ rule figures:
         ),
     log:
         "results/{sweep}/logs/figures.log",
+    benchmark:
+        "results/{sweep}/benchmarks/figures.tsv"
     resources:
         mem_mb=4000,
         runtime=30,

@@ -2,7 +2,7 @@
 
 # ruff: noqa: F821 - `snakemake` is injected by Snakemake's `script:` directive
 
-from lyap_workflow.assemble import copy_store_atomic
+from lyap_workflow.store import copy_store_atomic
 
 if __name__ == "__main__":
     copy_store_atomic(
