@@ -23,11 +23,15 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import optimize, stats
 
 from .measures import point_symmetry, rank_coordinate
 
 __all__ = [
+    "FINITE_SIZE_FORMS",
     "Extrapolation",
+    "FiniteSizeFits",
+    "FormFit",
     "RealisationStats",
     "SizeDeviation",
     "Suppression",
@@ -35,6 +39,7 @@ __all__ = [
     "chaos_suppression_sigma",
     "fall_after_peak",
     "finite_size_extrapolation",
+    "finite_size_fits",
     "pair_half_sums",
     "rank_binned_deviation",
     "realisation_stats",
@@ -279,6 +284,30 @@ class Extrapolation:
     birge: float
 
 
+def _linear_fit(
+    X: np.ndarray, v: np.ndarray, e: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted least squares v ~ X coef: coefficients, covariance (X^T W X)^-1, chi2."""
+    w = 1.0 / e**2
+    cov = np.linalg.inv(X.T @ (w[:, None] * X))
+    coef = cov @ (X.T @ (w * v))
+    return coef, cov, float(np.sum(w * (v - X @ coef) ** 2))
+
+
+def _check_sizes(Ns: ArrayLike, values: ArrayLike, errors: ArrayLike, k: int) -> tuple:
+    """Sizes, values and errors as float arrays; at least ``k`` distinct sizes."""
+    n = np.asarray(Ns, dtype=float).ravel()
+    v = np.asarray(values, dtype=float).ravel()
+    e = np.asarray(errors, dtype=float).ravel()
+    if not n.size == v.size == e.size:
+        raise ValueError("Ns, values, errors: need equal lengths")
+    if np.unique(n).size < k or np.any(n <= 0):
+        raise ValueError(f"Ns: need at least {k} distinct positive sizes")
+    if not (np.all(np.isfinite(v)) and np.all(np.isfinite(e)) and np.all(e > 0)):
+        raise ValueError("values/errors: need finite values and positive finite errors")
+    return n, v, e
+
+
 def finite_size_extrapolation(Ns: ArrayLike, values: ArrayLike, errors: ArrayLike) -> Extrapolation:
     """Extrapolate a measure to N -> infinity by a weighted linear fit in 1/N.
 
@@ -287,7 +316,8 @@ def finite_size_extrapolation(Ns: ArrayLike, values: ArrayLike, errors: ArrayLik
 
     with covariance C = (X^T W X)^{-1}, X = [1, 1/N], W = diag(1/e^2), and
     C -> C chi2/dof when chi2/dof > 1. The leading finite-size correction of an
-    extensive quantity per neuron (D/N, H/N) is O(1/N).
+    extensive quantity per neuron (D/N, H/N) is O(1/N); whether another form fits
+    better is :func:`finite_size_fits`'s question.
 
     Parameters
     ----------
@@ -296,33 +326,187 @@ def finite_size_extrapolation(Ns: ArrayLike, values: ArrayLike, errors: ArrayLik
     values, errors : array
         Measured values and their (positive, finite) standard errors.
     """
-    n = np.asarray(Ns, dtype=float).ravel()
-    v = np.asarray(values, dtype=float).ravel()
-    e = np.asarray(errors, dtype=float).ravel()
-    if not n.size == v.size == e.size:
-        raise ValueError("Ns, values, errors: need equal lengths")
-    if np.unique(n).size < 2:
-        raise ValueError("Ns: need at least two distinct sizes")
-    if not (np.all(np.isfinite(v)) and np.all(np.isfinite(e)) and np.all(e > 0)):
-        raise ValueError("values/errors: need finite values and positive finite errors")
-    X = np.column_stack([np.ones_like(n), 1.0 / n])
-    w = 1.0 / e**2
-    cov = np.linalg.inv(X.T @ (w[:, None] * X))
-    coef = cov @ (X.T @ (w * v))
-    chi2 = float(np.sum(w * (v - X @ coef) ** 2))
-    dof = n.size - 2
-    birge = math.sqrt(chi2 / dof) if dof > 0 else math.nan
-    if dof > 0 and birge > 1.0:
-        cov = cov * birge**2
+    n, v, e = _check_sizes(Ns, values, errors, 2)
+    f = _form_fit((1.0,), n, v, e)
     return Extrapolation(
-        intercept=float(coef[0]),
-        intercept_err=float(math.sqrt(cov[0, 0])),
-        slope=float(coef[1]),
-        slope_err=float(math.sqrt(cov[1, 1])),
-        chi2=chi2,
-        dof=dof,
-        birge=birge,
+        intercept=float(f.coef[0]),
+        intercept_err=float(math.sqrt(f.cov[0, 0])),
+        slope=float(f.coef[1]),
+        slope_err=float(math.sqrt(f.cov[1, 1])),
+        chi2=f.chi2,
+        dof=f.dof,
+        birge=math.sqrt(f.chi2 / f.dof) if f.dof > 0 else math.nan,
     )
+
+
+# Candidate finite-size forms v(N) = a + sum_j b_j N^(-p_j): the powers p_j, or None for
+# the free exponent a + b N^-c (c fitted in FREE_EXPONENT_RANGE).
+FINITE_SIZE_FORMS: dict[str, tuple[float, ...] | None] = {
+    "a + b/N": (1.0,),
+    "a + b/sqrt(N)": (0.5,),
+    "a + b/N + c/N^2": (1.0, 2.0),
+    "a + b N^-c": None,
+}
+FREE_EXPONENT_RANGE = (0.05, 4.0)
+FORM_P_MIN = 0.05  # a form is rejected when P(chi2 >= observed) is below this ...
+FORM_LOO_Z_MAX = 2.0  # ... or when it mispredicts the largest N by more than this many s.e.
+
+
+@dataclass(frozen=True)
+class FormFit:
+    """One finite-size form fitted to v(N): its N -> infinity limit and how well it fits.
+
+    ``coef`` = (a, b, ...) with ``coef_err`` (for ``a + b N^-c`` the last is c);
+    ``limit`` = a with ``limit_err``, Birge-inflated like :class:`Extrapolation`.
+    ``p_value`` = P(chi2_dof >= chi2) (NaN for dof = 0). ``aicc`` = chi2 + 2k +
+    2k(k+1)/(n-k-1) for k parameters and n sizes (inf when n <= k + 1). ``loo_z`` =
+    (v(N_max) - prediction of the fit without N_max) / sqrt(e(N_max)^2 + var prediction)
+    (NaN when too few sizes remain). ``accepted``: dof > 0, p >= FORM_P_MIN and
+    |loo_z| <= FORM_LOO_Z_MAX (where defined).
+    """
+
+    form: str
+    limit: float
+    limit_err: float
+    coef: tuple[float, ...]
+    coef_err: tuple[float, ...]
+    chi2: float
+    dof: int
+    p_value: float
+    aicc: float
+    loo_z: float
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class FiniteSizeFits:
+    """Every form of :data:`FINITE_SIZE_FORMS` fitted to one v(N), and the one chosen.
+
+    ``best`` is the accepted form with the smallest AICc (the smallest AICc overall when
+    none is accepted; then ``accepted`` is empty); ``spread`` = the largest |limit -
+    best limit| over the accepted forms, the part of the extrapolation's uncertainty
+    that the data cannot settle by choosing a form.
+    """
+
+    fits: dict[str, FormFit]
+    best: str
+    accepted: tuple[str, ...]
+    spread: float
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """A weighted fit of one form: coefficients, Birge-inflated covariance, chi2, dof."""
+
+    coef: np.ndarray
+    cov: np.ndarray
+    chi2: float
+    dof: int
+    free: bool
+    powers: tuple[float, ...]
+
+    def value_and_var(self, x: float) -> tuple[float, float]:
+        """v(x) and its variance g^T C g, g = d v(x) / d coef."""
+        a, b, *rest = self.coef
+        if self.free:
+            c = rest[0]
+            g = np.array([1.0, x**-c, -b * math.log(x) * x**-c])
+            return a + b * x**-c, float(g @ self.cov @ g)
+        g = np.array([1.0] + [x**-p for p in self.powers])
+        return float(g @ self.coef), float(g @ self.cov @ g)
+
+
+def _form_fit(
+    powers: tuple[float, ...] | None, n: np.ndarray, v: np.ndarray, e: np.ndarray
+) -> _Fitted:
+    """Weighted fit of a + sum_j b_j N^-p_j (``powers``), or of a + b N^-c (None)."""
+    if powers is not None:
+        X = np.column_stack([np.ones_like(n)] + [n**-p for p in powers])
+        coef, cov, chi2 = _linear_fit(X, v, e)
+    else:
+
+        def profile(c: float) -> float:
+            return _linear_fit(np.column_stack([np.ones_like(n), n**-c]), v, e)[2]
+
+        # a coarse grid first: chi2(c) can have several minima; then refine around the best
+        grid = np.geomspace(*FREE_EXPONENT_RANGE, 80)
+        j = int(np.argmin([profile(c) for c in grid]))
+        bounds = (grid[max(j - 1, 0)], grid[min(j + 1, grid.size - 1)])
+        c = float(
+            optimize.minimize_scalar(
+                profile, bounds=bounds, method="bounded", options={"xatol": 1e-10}
+            ).x
+        )
+        (a, b), _, chi2 = _linear_fit(np.column_stack([np.ones_like(n), n**-c]), v, e)
+        coef = np.array([a, b, c])
+        J = np.column_stack([np.ones_like(n), n**-c, -b * np.log(n) * n**-c])
+        cov = np.linalg.pinv(J.T @ (J / e[:, None] ** 2))  # pinv: b ~ 0 leaves c undetermined
+    dof = n.size - coef.size
+    if dof > 0 and chi2 > dof:
+        cov = cov * (chi2 / dof)  # Birge inflation, as in finite_size_extrapolation
+    return _Fitted(coef, cov, float(chi2), dof, powers is None, powers or ())
+
+
+def finite_size_fits(Ns: ArrayLike, values: ArrayLike, errors: ArrayLike) -> FiniteSizeFits:
+    """Fit competing finite-size forms to v(N) and say which the data justify.
+
+    Each form of :data:`FINITE_SIZE_FORMS`,
+
+    .. math:: a + \\frac{b}{N},\\quad a + \\frac{b}{\\sqrt N},\\quad
+              a + \\frac{b}{N} + \\frac{c}{N^2},\\quad a + b N^{-c},
+
+    is fitted by weighted least squares (the free exponent by profiling chi2 over c,
+    its covariance from the Jacobian [1, N^-c, -b ln N N^-c]); a = v(N -> infinity).
+    They are compared three ways: the goodness of fit (chi2/dof and its p-value), the
+    small-sample Akaike criterion AICc = chi2 + 2k + 2k(k+1)/(n-k-1), which charges
+    the 3-parameter forms for their freedom, and the prediction of the largest size
+    from the others (leave-one-out): a form that fits the small N but misses the
+    largest is extrapolating wrongly. See :class:`FormFit`, :class:`FiniteSizeFits`.
+
+    Parameters
+    ----------
+    Ns : array of int
+        Sizes (at least 4 distinct: the 3-parameter forms need one degree of freedom).
+    values, errors : array
+        Measured values (e.g. realisation means, :func:`realisation_stats`) and their
+        positive, finite standard errors.
+
+    Returns
+    -------
+    FiniteSizeFits
+    """
+    n, v, e = _check_sizes(Ns, values, errors, 4)
+    big = n == n.max()
+    # the largest size as one number (repeated sizes: their weighted mean)
+    w = 1.0 / e[big] ** 2
+    v_big, e_big = float(np.sum(w * v[big]) / np.sum(w)), float(np.sum(w) ** -0.5)
+    fits = {}
+    for form, powers in FINITE_SIZE_FORMS.items():
+        f = _form_fit(powers, n, v, e)
+        k = f.coef.size
+        loo_z = math.nan
+        if np.unique(n[~big]).size >= k:
+            pred, var = _form_fit(powers, n[~big], v[~big], e[~big]).value_and_var(n.max())
+            loo_z = (v_big - pred) / math.sqrt(e_big**2 + var)
+        p = float(stats.chi2.sf(f.chi2, f.dof)) if f.dof > 0 else math.nan
+        aicc = f.chi2 + 2 * k + (2 * k * (k + 1) / (n.size - k - 1) if n.size > k + 1 else math.inf)
+        fits[form] = FormFit(
+            form=form,
+            limit=float(f.coef[0]),
+            limit_err=float(math.sqrt(f.cov[0, 0])),
+            coef=tuple(float(x) for x in f.coef),
+            coef_err=tuple(float(math.sqrt(max(x, 0.0))) for x in np.diag(f.cov)),
+            chi2=f.chi2,
+            dof=f.dof,
+            p_value=p,
+            aicc=float(aicc),
+            loo_z=float(loo_z),
+            accepted=bool(f.dof > 0 and p >= FORM_P_MIN and not abs(loo_z) > FORM_LOO_Z_MAX),
+        )
+    accepted = tuple(f for f in fits if fits[f].accepted)
+    best = min(accepted or fits, key=lambda f: fits[f].aicc)
+    spread = max((abs(fits[f].limit - fits[best].limit) for f in accepted), default=math.nan)
+    return FiniteSizeFits(fits, best, accepted, float(spread))
 
 
 # -- deviations from a reference, binned in rank ---------------------------------------------
