@@ -69,6 +69,34 @@ def test_extending_by_one_seed_computes_exactly_the_new_points(ci, tmp_path):
     assert s["updated_points"] == 0  # incremental: no point re-read from the cache
 
 
+def test_a_store_of_another_numerics_version_is_rebuilt_not_updated(ci, tmp_path):
+    import shutil
+
+    import zarr
+
+    results = shutil.copytree(ci, tmp_path / "results")
+    work = results / "ci" / ".gather" / "spectra.zarr"
+    group = zarr.open_group(work, mode="r+")
+    group.attrs["numerics_version"] = "0"
+    logged: list[str] = []
+    from lyap_workflow.campaign import run_campaign
+
+    (s,) = run_campaign(CI, results=results, log=logged.append)
+    assert s["updated_points"] == 16  # every point re-read from the cache: a new store
+    assert any("numerics version '0'" in line and "rebuilding" in line for line in logged)
+    assert open_store(results / "ci" / "spectra.zarr").attrs["numerics_version"] == NUMERICS_VERSION
+
+
+def test_jobqueue_is_refused_in_a_shard_job(tmp_path):
+    """Not one SLURMCluster per shard: a clear line pointing to lyap sweep / scheduler_address."""
+    from lyap_workflow.config import resolve
+
+    ex = resolve({"sweeps": {"s": {"grid": {"g": [1.0], "N": [4]}}}})["sweeps"]["s"]["execution"]
+    ex["dask"]["jobqueue"] = {"cores": 1, "memory": "1GB", "jobs": 1}
+    with pytest.raises(execute.ExecutionError, match="one cluster per campaign"):
+        execute.run_shard([], tmp_path / "m.json", tmp_path / "cache", ex)
+
+
 def test_an_existing_scheduler_gives_the_same_numbers(ci, tmp_path):
     """A LocalCluster stands in for a campaign's scheduler (e.g. a SLURM head job's)."""
     from distributed import LocalCluster

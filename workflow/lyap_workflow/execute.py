@@ -271,7 +271,6 @@ def run_points(
     checkpoint_interval: float = 300.0,
     deadline: float | None = None,
     log: Log = print,
-    **_: Any,
 ) -> list[dict[str, Any]]:
     """Compute points (``Point.spec()`` dicts) into the cache; outcomes in the order of ``specs``.
 
@@ -363,6 +362,12 @@ def run_shard(
     """
     from .sweep import JOB_OVERHEAD, MIN_MARGIN
 
+    dask = execution["dask"]
+    if dask["jobqueue"] is not None:
+        raise ExecutionError(
+            "execution.dask.jobqueue: one cluster per campaign, not per job: run `lyap sweep` "
+            "(it starts one adaptive SLURMCluster), or start one and set scheduler_address"
+        )
     t0 = time.time()
     cache = Cache(cache_root)
     cache.check_writable()
@@ -378,7 +383,8 @@ def run_shard(
         checkpoint_interval=execution["checkpoint_interval"],
         deadline=deadline,
         log=log,
-        **execution["dask"],
+        n_workers=dask["n_workers"],
+        scheduler_address=dask["scheduler_address"],
     )
     for o in outcomes:
         if o["status"] == "paused" and final_segment:
