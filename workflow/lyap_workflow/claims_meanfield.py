@@ -38,6 +38,7 @@ from .store import open_store
 
 KEY = "mean_field_large_n"
 MIN_CHAOTIC = 2  # sizes whose mean rests on fewer chaotic seeds are left out of the fits
+AICC_TIE = 2.0  # AICc differences below this express no preference between forms
 
 
 def _series(p: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -52,27 +53,28 @@ def _usable(mean: np.ndarray, se: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def _verdict(g: float, fits: FiniteSizeFits, target: float) -> str:
-    """Which forms the data accept, the chosen one's limit against DMFT, and the 1/N form."""
-    best = fits.fits[fits.best]
-    z = (best.limit - target) / best.limit_err
-    inv = fits.fits["a + b/N"]
-    z_inv = (inv.limit - target) / inv.limit_err
-    agree = [
-        f
-        for f in fits.accepted
-        if abs(fits.fits[f].limit - target) <= Z_OK * fits.fits[f].limit_err
-    ]
-    head = f"g = {g:g}: " + (
-        f"accepted forms {', '.join(fits.accepted)}"
-        if fits.accepted
-        else "no form accepted (all rejected; the least bad is used)"
-    )
+    """Which forms the data accept and prefer, and which of their limits agree with DMFT."""
+    f = fits.fits
+    z = {k: (f[k].limit - target) / f[k].limit_err for k in f}
+    tied = [k for k in fits.accepted if f[k].aicc - f[fits.best].aicc < AICC_TIE]
+    if not fits.accepted:
+        pref = "the data reject every form"
+    elif len(tied) <= 1:
+        pref = f"the data prefer {fits.best} (AICc lower by >= {AICC_TIE:g})"
+    else:
+        pref = f"the data do not single out a form (AICc within {AICC_TIE:g}: {', '.join(tied)})"
+
+    def limits(keys: Sequence[str]) -> str:
+        return ", ".join(f"{k} {f[k].limit:.4f} ± {f[k].limit_err:.4f} ({z[k]:+.1f})" for k in keys)
+
+    agree = [k for k in fits.accepted if abs(z[k]) <= Z_OK]
+    differ = [k for k in fits.accepted if abs(z[k]) > Z_OK]
+    c = f["a + b N^-c"]
     return (
-        f"{head}; best (AICc) {fits.best}: N→∞ {best.limit:.4f} ± {best.limit_err:.4f} vs DMFT "
-        f"{target:.4f} ({z:+.1f} s.e., {'agrees' if abs(z) <= Z_OK else 'differs'}); "
-        f"a + b/N {'accepted' if inv.accepted else 'rejected'}, its limit {z_inv:+.1f} s.e. "
-        f"from DMFT; accepted forms agreeing with DMFT within {Z_OK:g} s.e.: "
-        f"{len(agree)}/{len(fits.accepted)}"
+        f"g = {g:g}: {len(fits.accepted)}/{len(f)} forms accepted; {pref}; N → ∞ limits vs DMFT "
+        f"{target:.4f} (s.e. from it) agree within {Z_OK:g} s.e.: {limits(agree) or 'none'}; "
+        f"differ: {limits(differ) or 'none'}; "
+        f"free exponent c = {c.coef[2]:.2f} ± {c.coef_err[2]:.2f}"
     )
 
 
@@ -115,10 +117,20 @@ def claim_mean_field_large_n(
                     loo_z=f.loo_z,
                     z_dmft=(f.limit - target) / f.limit_err,
                     accepted=f.accepted,
-                    **({"exponent_c": f.coef[2]} if form == "a + b N^-c" else {}),
+                    **(
+                        {"exponent_c": f.coef[2], "exponent_c_err": f.coef_err[2]}
+                        if form == "a + b N^-c"
+                        else {}
+                    ),
                 )
             )
-        measured.append(num(fits.spread, name=f"spread of accepted limits (g = {g:g})"))
+        measured.append(
+            num(
+                fits.spread,
+                name=f"spread of accepted limits (g = {g:g})",
+                N_fitted=ns[use].tolist(),
+            )
+        )
         verdicts.append(_verdict(float(g), fits, target))
     row = _row(
         KEY,
@@ -130,8 +142,9 @@ def claim_mean_field_large_n(
         "; ".join(verdicts),
         "Forms a + b/N, a + b/√N, a + b/N + c/N², a + b N^-c fitted to the chaotic-seed means "
         f"(sizes with >= {MIN_CHAOTIC} chaotic seeds); a form is accepted when its χ² p-value "
-        ">= 0.05 and it predicts the largest N from the others within 2 s.e.; the accepted form "
-        f"with the smallest AICc is compared with DMFT at {Z_OK:g} s.e.",
+        ">= 0.05 and it predicts the largest N from the others within 2 s.e.; AICc differences "
+        f"< {AICC_TIE:g} are no preference; each accepted form's limit is compared with DMFT at "
+        f"{Z_OK:g} s.e.",
     )
     return row, fig_lambda_max_fits(ds, per_g)
 
