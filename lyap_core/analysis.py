@@ -35,6 +35,7 @@ __all__ = [
     "RealisationStats",
     "SizeDeviation",
     "Suppression",
+    "VarianceComponents",
     "attractor_dphi_samples",
     "chaos_suppression_sigma",
     "fall_after_peak",
@@ -48,6 +49,7 @@ __all__ = [
     "symmetry_centre",
     "symmetry_deviation",
     "symmetry_vs",
+    "variance_components",
 ]
 
 
@@ -147,6 +149,99 @@ def realisation_stats(
         p = k / k_all
         p_se = np.sqrt(p * (1.0 - p) / k_all)
     return RealisationStats(mean, se, k, mean_all, se_all, k_all, p, p_se)
+
+
+@dataclass(frozen=True)
+class VarianceComponents:
+    """The variance of one run's estimate split by source (arrays of the trailing shape).
+
+    ``time``, ``initial_condition`` and ``network`` are variances in the squared unit of
+    the values; ``realisation`` is initial condition + network (the part a single
+    trajectory per network measures, where the two are confounded and both are NaN).
+    ``n_runs`` and ``n_networks`` count what entered.
+    """
+
+    time: np.ndarray
+    initial_condition: np.ndarray
+    network: np.ndarray
+    realisation: np.ndarray
+    n_runs: np.ndarray
+    n_networks: np.ndarray
+
+
+def variance_components(
+    values: ArrayLike, stderr: ArrayLike, use: ArrayLike | None = None
+) -> VarianceComponents:
+    """Nested random-effects (ANOVA) split of one run's variance: time, initial condition, network.
+
+    Model: run t on network s gives v_st = mu + a_s + b_st + c_st, with the network
+    effect a_s (variance sigma_net^2, the quenched J), the initial-condition effect b_st
+    on the same J (sigma_ic^2) and the time-averaging error c_st of a finite run, whose
+    variance is estimated by the run's time-block standard error e_st; all independent.
+    Over the runs that enter (``use`` and finite), with K_s runs on network s, network
+    means m_s and S networks with K_s >= 1:
+
+    .. math:: \\hat\\sigma^2_{time} = \\langle e_{st}^2 \\rangle_{st}, \\qquad
+              W = \\frac{\\sum_{s,t} (v_{st} - m_s)^2}{\\sum_s (K_s - 1)}, \\qquad
+              \\hat\\sigma^2_{ic} = \\max(W - \\hat\\sigma^2_{time},\\, 0),
+
+    .. math:: B = \\frac{1}{S-1} \\sum_s (m_s - \\bar m)^2, \\qquad
+              \\hat\\sigma^2_{net} = \\max\\!\\big(B - W\\,\\langle 1/K_s\\rangle_s,\\, 0\\big),
+
+    since E[W] = sigma_ic^2 + sigma_time^2 and E[B] = sigma_net^2 + E[W/K_s] (exact for
+    a balanced design, K_s = K; an approximation for unequal K_s). The floors at 0 make
+    the estimates biased upward when a true part is 0 (a negative raw estimate is
+    sampling noise). On an ergodic attractor sigma_ic^2 = 0; a positive initial-condition
+    part means several attractors on one network, or block errors that underestimate the
+    time noise (correlated blocks). With one run per network (every K_s = 1) W is
+    undefined: ``initial_condition`` and ``network`` are NaN and ``realisation`` =
+    max(B - sigma_time^2, 0), the two confounded. ``realisation`` is NaN with fewer
+    than two networks, everything with no run.
+
+    Parameters
+    ----------
+    values : array, shape (S, T, ...)
+        One run's estimate per network s (e.g. the store's ``seed``) and trajectory t.
+    stderr : array of the same shape
+        Their time-block standard errors (same unit).
+    use : array of bool, broadcastable to ``values``, optional
+        Runs that enter (e.g. the chaotic ones); default: all. Non-finite values or
+        errors never enter.
+
+    Returns
+    -------
+    VarianceComponents
+        Arrays of shape ``values.shape[2:]``.
+    """
+    v = np.asarray(values, dtype=float)
+    e = np.asarray(stderr, dtype=float)
+    if v.ndim < 2:
+        raise ValueError(f"values: need shape (networks, trajectories, ...), got {v.shape}")
+    if e.shape != v.shape:
+        raise ValueError(f"stderr: shape {e.shape} differs from values {v.shape}")
+    ok = np.isfinite(v) & np.isfinite(e)
+    if use is not None:
+        ok &= np.broadcast_to(np.asarray(use, dtype=bool), v.shape)
+    k_s = ok.sum(axis=1)  # runs per network, shape (S, ...)
+    n_runs = k_s.sum(axis=0)
+    has = k_s > 0
+    n_net = has.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        time = np.where(ok, e * e, 0.0).sum(axis=(0, 1)) / n_runs
+        m_s = np.where(ok, v, 0.0).sum(axis=1) / k_s
+        ss_within = np.where(ok, (v - m_s[:, None]) ** 2, 0.0).sum(axis=(0, 1))
+        df_within = np.where(has, k_s - 1, 0).sum(axis=0)
+        w = np.where(df_within > 0, ss_within / df_within, np.nan)
+        m_bar = np.where(has, m_s, 0.0).sum(axis=0) / n_net
+        b = np.where(has, (m_s - m_bar) ** 2, 0.0).sum(axis=0) / (n_net - 1)
+        b = np.where(n_net > 1, b, np.nan)
+        inv_k = np.where(has, 1.0 / k_s, 0.0).sum(axis=0) / n_net
+        ic = np.where(np.isfinite(w), np.fmax(w - time, 0.0), np.nan)
+        network = np.where(np.isfinite(w) & np.isfinite(b), np.fmax(b - w * inv_k, 0.0), np.nan)
+        combined = np.where(np.isfinite(b), np.fmax(b - time, 0.0), np.nan)
+    realisation = np.where(np.isfinite(w), ic + network, combined)
+    time = np.where(n_runs > 0, time, np.nan)
+    return VarianceComponents(time, ic, network, realisation, n_runs, n_net)
 
 
 # -- size invariance ------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+import numpy as np
+
 from .coverage import initial_m
 
 MODELS = ("continuous", "discrete")
@@ -283,6 +285,33 @@ class RunParams:
         elif self.t_max is not None:
             raise ParamError("t_max: only used with target_rel_stderr (fixed runs use t_sim)")
         self.steps()  # integer step counts
+
+
+TRAJECTORY_STREAMS = ("init", "onb", "input")  # the streams a trajectory index re-seeds
+
+
+def trajectory_seeds(seed: int, trajectory: int) -> dict[str, int]:
+    """Pinned seeds of trajectory ``trajectory`` on the network of ``seed``.
+
+    Trajectory 0 is the seed's own run: no pins (``{}``), so its parameters, and every
+    cached result, are those of a point without a trajectory. For t > 0 the network
+    stream keeps ``seed`` (same J) while the initial condition, initial orthonormal
+    system and input get ``seed_init, seed_onb, seed_input`` = the three uint32 words of
+    ``numpy.random.SeedSequence((seed, t)).generate_state(3)``: deterministic, distinct
+    per (seed, t), and independent of the other grid values.
+
+    Raises
+    ------
+    ParamError
+        If ``seed`` or ``trajectory`` is not a non-negative integer.
+    """
+    for name, v in (("seed", seed), ("trajectory", trajectory)):
+        if not _is_int(v) or v < 0:
+            raise ParamError(f"{name}: must be an integer >= 0, got {v!r}")
+    if trajectory == 0:
+        return {}
+    words = np.random.SeedSequence((seed, trajectory)).generate_state(len(TRAJECTORY_STREAMS))
+    return {f"seed_{k}": int(w) for k, w in zip(TRAJECTORY_STREAMS, words, strict=True)}
 
 
 def params_dict(p: RunParams) -> dict[str, Any]:

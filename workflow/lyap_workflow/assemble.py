@@ -1,11 +1,14 @@
 """Gathering a sweep's store from the point cache: partial, live, incremental.
 
 The gathered store ``<results>/<sweep>/spectra.zarr`` always has every grid dimension
-(``g, N, input_std, input_tau, seed``, none squeezed away) and a per-point ``status``:
+(``g, N, input_std, input_tau, seed, trajectory``, none squeezed away) and a per-point ``status``:
 ``ok``, ``failed: <reason>`` (the point's last failure) or ``missing`` (not computed
 yet). Points that are not ``ok`` hold NaN (False for booleans; their planned
 parameters in ``params``), so figures, the report and ``lyap check`` work
-mid-campaign. Each point also records its cache key (``point_key``) and the
+mid-campaign. Per (g, N, input_std, input_tau) it carries the variance split of one
+run of lambda_max, D/N and H/N into time averaging, initial condition and network
+(:func:`lyap_workflow.ensemble.variance_split`, recomputed from the store's values at
+every gather). Each point also records its cache key (``point_key``) and the
 ``code_version`` and ``numerics_version`` it was computed with; a store of another
 numerics version is never updated, it is rebuilt.
 
@@ -32,6 +35,7 @@ from lyap_core.version import NUMERICS_VERSION
 
 from . import store
 from .cache import Cache
+from .ensemble import variance_split
 from .store import GRID_DIMS, StoreError
 
 Log = Callable[[str], None]
@@ -98,11 +102,16 @@ def _load(cache: Cache, key: str) -> tuple[xr.Dataset, dict[str, Any]]:
 
 
 def _template(part: xr.Dataset) -> dict[str, tuple[tuple[str, ...], np.dtype]]:
-    """Per-point variables: their non-grid dimensions and dtype (from a point or a store)."""
+    """Per-point variables: their non-grid dimensions and dtype (from a point or a store).
+
+    A store's per-grid-point summaries (the variance split: no seed or trajectory) are
+    not per-point variables; they are recomputed.
+    """
+    at_point = set(GRID_DIMS) if set(GRID_DIMS) & set(part.dims) else set()
     return {
         n: (tuple(d for d in v.dims if d not in GRID_DIMS), v.dtype)
         for n, v in part.data_vars.items()
-        if n not in POINT_VARS
+        if n not in POINT_VARS and at_point <= set(v.dims)
     }
 
 
@@ -216,7 +225,7 @@ def gather_sweep(
     order = [v for v in store.ATTRS if v in ds.data_vars] + [
         v for v in ds.data_vars if v not in store.ATTRS
     ]
-    ds = ds[order]
+    ds = ds[order].merge(variance_split(ds))
 
     # -- summary ------------------------------------------------------------------------
     n_failed = sum(s.startswith("failed") for s in status)

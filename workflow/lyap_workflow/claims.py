@@ -42,7 +42,7 @@ from lyap_core.theory import circular_law_continuous, free_multiplicative_discre
 from lyap_core.training import train_force, trained_spectrum
 
 from . import figures as fg
-from .ensemble import measure_stats
+from .ensemble import measure_stats, one_run_per_network
 
 Z_OK = 3.0  # differences within this many combined standard errors count as agreement
 BULK = (0.0, 0.2, 0.4, 0.6, 0.8)  # rank bins of the random-matrix comparisons (bulk < 0.8)
@@ -801,7 +801,7 @@ def compute_claims(
     """Every claim's row, its figure written to ``figdir/<claim>.png``."""
     figdir = Path(figdir)
     figdir.mkdir(parents=True, exist_ok=True)
-    stores = {k: v.compute() for k, v in stores.items()}
+    stores = {k: one_run_per_network(v.compute()) for k, v in stores.items()}
     rows = []
     for key, fn in CLAIM_FUNCTIONS.items():
         holder: dict[str, Any] = {}

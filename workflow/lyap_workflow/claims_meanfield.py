@@ -33,7 +33,7 @@ from lyap_core.io import provenance
 
 from . import figures as fg
 from .claims import Z_OK, _auto, _row, _sweep, num, write_claims
-from .ensemble import measure_stats
+from .ensemble import measure_stats, one_run_per_network
 from .store import open_store
 
 KEY = "mean_field_large_n"
@@ -190,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     out = Path(args.out or Path(args.results) / "claims_meanfield")
     out.mkdir(parents=True, exist_ok=True)
-    stores = {args.sweep: open_store(Path(args.results) / args.sweep / "spectra.zarr").compute()}
+    ds = open_store(Path(args.results) / args.sweep / "spectra.zarr").compute()
+    stores = {args.sweep: one_run_per_network(ds)}
     row, fig = claim_mean_field_large_n(stores, {"sweep": args.sweep})
     path = out / f"{KEY}.png"
     fig.savefig(path, dpi=120)

@@ -106,7 +106,7 @@ def compute_point(
     are a cache, never an input.
     """
     cache, key = Cache(cache_root), spec["key"]
-    label = point_label(spec["params"])
+    label = point_label(spec["params"], spec.get("trajectory", 0))
     out: dict[str, Any] = {"key": key, "label": label, "estimate": spec.get("estimate")}
     ckpt = cache.checkpoint(key)
     logged: list[str] = []
@@ -234,7 +234,7 @@ def _outcome_of(future: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
     tb = "".join(traceback.format_exception(exc))
     return {
         "key": spec["key"],
-        "label": point_label(spec["params"]),
+        "label": point_label(spec["params"], spec.get("trajectory", 0)),
         "estimate": spec.get("estimate"),
         "status": "failed",
         "reason": f"{type(exc).__name__}: {exc}".splitlines()[0],

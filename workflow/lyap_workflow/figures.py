@@ -40,7 +40,7 @@ from lyap_core.theory import (
     ginibre_discrete,
 )
 
-from .ensemble import measure_stats, seed_stats
+from .ensemble import measure_stats, one_run_per_network, seed_stats
 
 MEASURES = (
     ("lambda_max", "λ_max (1/{t})"),
@@ -623,7 +623,7 @@ def make_figures(ds: xr.Dataset, outdir: str | Path) -> list[Path]:
     """Write every figure of :data:`FIGURES` as ``<name>.png`` and ``<name>.pdf``."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    ds = ds.compute()  # figures read slices many times; a lazy store would reread them
+    ds = one_run_per_network(ds.compute())  # figures reread slices: not lazily
     written = []
     for name, fn in FIGURES.items():
         fig = draw(name, functools.partial(fn, ds))

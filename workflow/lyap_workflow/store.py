@@ -2,8 +2,15 @@
 
 Layout of a gathered store (``results/<sweep>/spectra.zarr``):
 
-* grid dimensions ``g, N, input_std, input_tau, seed`` (``input_tau`` only when the
-  sweep varies it; otherwise it is a scalar coordinate), each ascending;
+* grid dimensions ``g, N, input_std, input_tau, seed, trajectory``, each ascending
+  (``trajectory``: runs on the same network ``seed`` from other initial conditions,
+  :func:`lyap_core.params.trajectory_seeds`; size 1, ``[0]``, unless the sweep sets
+  ``grid.trajectory``; the gathered store of :mod:`lyap_workflow.assemble` squeezes
+  no dimension away; :func:`gather` of shard stores squeezes ``input_tau`` and
+  ``trajectory`` of size 1 to scalar coordinates);
+* ``variance_component`` (time, initial_condition, network, realisation): the split of
+  a single run's variance of lambda_max, D/N and H/N per (g, N, input_std, input_tau)
+  (``<measure>_variance``, :func:`lyap_workflow.ensemble.variance_split`);
 * ``i`` = 1..max m, the exponent index (exponents NaN beyond a point's m), with the
   2-D coordinate ``i_over_n(N, i) = (i - 1/2)/N`` (NaN for i > N; called ``rank`` in
   stores before version 2, renamed because it shadowed ``Dataset.rank``);
@@ -40,9 +47,11 @@ from lyap_core.models import LOG_DPHI_EDGES
 from lyap_core.result import SpectrumResult
 
 # The grid dimensions of every gathered store, in order (the store layout owns them).
-GRID_DIMS = ("g", "N", "input_std", "input_tau", "seed")
+GRID_DIMS = ("g", "N", "input_std", "input_tau", "seed", "trajectory")
 
-FORMAT_VERSION = 2  # 2: coordinate rank -> i_over_n; blocks, ln phi' histogram, PCA, PR
+# 2: coordinate rank -> i_over_n; blocks, ln phi' histogram, PCA, PR;
+# 3: dimension trajectory, variance split per grid point
+FORMAT_VERSION = 3
 HISTORY_RANKS = (
     0.0,
     0.25,
@@ -59,7 +68,14 @@ ATTRS = {
     "N": ("network size", "1"),
     "input_std": ("input standard deviation", "1"),
     "input_tau": ("input correlation time", "{t}"),
-    "seed": ("network and trajectory seed", "1"),
+    "seed": ("network seed (and the trajectory seed of trajectory 0)", "1"),
+    "trajectory": ("trajectory on the network: 0 = the seed's own, t > 0 re-seeded", "1"),
+    "variance_component": ("source of a single run's variance", ""),
+    "lambda_max_variance": ("variance of one run's lambda_max by source", "1/{t}^2"),
+    "kaplan_yorke_per_n_variance": ("variance of one run's D_KY / N by source", "1"),
+    "ks_entropy_per_n_variance": ("variance of one run's H / N by source", "(nats/{t})^2"),
+    "variance_runs": ("chaotic runs entering the variance split", "1"),
+    "variance_networks": ("networks (seeds) with a chaotic run in the variance split", "1"),
     "i": ("exponent index (1 = largest)", "1"),
     "i_over_n": ("rank coordinate (i - 1/2)/N", "1"),
     "block": ("time block of the accumulation", "1"),
@@ -136,11 +152,12 @@ def _log_dphi_histogram(result: SpectrumResult) -> tuple[np.ndarray, np.ndarray]
         return counts, np.where(counts > 0, sums / counts, np.nan)
 
 
-def point_dataset(result: SpectrumResult) -> xr.Dataset:
+def point_dataset(result: SpectrumResult, trajectory: int = 0) -> xr.Dataset:
     """A rate-network point (a ``run_point`` result) as a Dataset.
 
     Dimensions ``i`` and ``snapshot`` (and ``history_rank``); the grid values g, N,
-    input_std, input_tau and seed (from ``result.params``) as scalar coordinates.
+    input_std, input_tau and seed (from ``result.params``) and ``trajectory`` (not a
+    parameter: its seeds are) as scalar coordinates.
     """
     p, m, n = result.params, result.m, result.n
     hist = np.asarray(result.history, dtype=np.float64).reshape(-1, m)
@@ -193,6 +210,7 @@ def point_dataset(result: SpectrumResult) -> xr.Dataset:
         "input_std": float(p["input_std"]),
         "input_tau": float(p["input_tau"]),
         "seed": int(p["seed"]),
+        "trajectory": int(trajectory),
         "i": np.arange(1, m + 1),
         "snapshot": np.arange(hist.shape[0]),
         "history_rank": np.array(HISTORY_RANKS),
@@ -361,8 +379,9 @@ def gather(
     if expected != index.size:
         raise StoreError(f"{out}: {index.size} points do not fill the {expected}-point grid")
     ds = ds[[v for v in ATTRS if v in ds.data_vars]].transpose(*GRID_DIMS, ...)
-    if ds.sizes["input_tau"] == 1:
-        ds = ds.squeeze("input_tau")
+    for d in ("input_tau", "trajectory"):  # this shard path keeps the old squeezed shape
+        if ds.sizes[d] == 1:
+            ds = ds.squeeze(d)
     i, n = ds["i"].values, ds["N"].values
     x = np.where(i[None, :] <= n[:, None], (i[None, :] - 0.5) / n[:, None], np.nan)
     ds = ds.assign_coords(i_over_n=(("N", "i"), x))

@@ -30,7 +30,7 @@ from typing import Any
 
 from lyap_core.coupling import load_coupling
 from lyap_core.io import fingerprint
-from lyap_core.params import ParamError, RunParams, params_dict
+from lyap_core.params import ParamError, RunParams, params_dict, trajectory_seeds
 from lyap_core.version import NUMERICS_VERSION
 
 from .cache import Cache, point_key
@@ -57,9 +57,13 @@ MIN_MARGIN = 120.0  # s a job keeps free before its time limit (pause, checkpoin
 Log = Callable[[str], None]
 
 
-def point_label(params: Mapping[str, Any]) -> str:
-    """Grid coordinates of a point, e.g. ``g=2 N=100 input_std=0 input_tau=1 seed=3``."""
-    return " ".join(f"{d}={params[_FIELD[d]]:g}" for d in GRID_DIMS)
+def point_label(params: Mapping[str, Any], trajectory: int = 0) -> str:
+    """Grid coordinates of a point, e.g. ``g=2 N=100 input_std=0 input_tau=1 seed=3``.
+
+    ``trajectory=t`` is appended for t > 0 only (trajectory 0 is the seed's own run).
+    """
+    label = " ".join(f"{d}={params[_FIELD[d]]:g}" for d in GRID_DIMS if d in _FIELD)
+    return label + (f" trajectory={trajectory}" if trajectory else "")
 
 
 # -- cost model ---------------------------------------------------------------------------
@@ -122,6 +126,7 @@ class Point:
     params: RunParams
     brute_force: bool = False
     threads: int = 1  # BLAS threads (part of the key: they change the last bits)
+    trajectory: int = 0  # grid coordinate; its seeds are in params (trajectory_seeds)
     key: str = ""
 
     def __post_init__(self) -> None:
@@ -135,17 +140,19 @@ class Point:
             "params": params_dict(self.params),
             "brute_force": self.brute_force,
             "threads": self.threads,
+            "trajectory": self.trajectory,
             "estimate": round(self.seconds, 3),
         }
 
     @property
     def label(self) -> str:
-        return point_label(params_dict(self.params))
+        return point_label(params_dict(self.params), self.trajectory)
 
     @property
-    def coords(self) -> tuple[float, int, float, float, int]:
+    def coords(self) -> tuple[float, int, float, float, int, int]:
+        """The point's values of :data:`GRID_DIMS`."""
         p = self.params
-        return (p.g, p.n, p.input_std, p.input_tau, p.seed)
+        return (p.g, p.n, p.input_std, p.input_tau, p.seed, self.trajectory)
 
     @property
     def seconds(self) -> float:
@@ -277,10 +284,12 @@ def expand_grid(name: str, sweep: Mapping[str, Any]) -> list[Point]:
             "input_std": float(coords["input_std"]),
             "input_tau": float(coords["input_tau"]),
             "seed": int(coords["seed"]),
+            **trajectory_seeds(int(coords["seed"]), int(coords["trajectory"])),
         }
         params = _run_params(name, base, numerics, numerics_from)
         threads = point_threads(sweep["execution"], params.n)
-        points.append(Point(index, params, bool(numerics["brute_force"]), threads))
+        brute = bool(numerics["brute_force"])
+        points.append(Point(index, params, brute, threads, int(coords["trajectory"])))
     return points
 
 
