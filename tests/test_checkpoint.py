@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import lyap_core as lc
+from lyap_core.qr import Orthonormalizer
 
 pytestmark = pytest.mark.filterwarnings("ignore::lyap_core.NumericsWarning")
 
@@ -41,7 +42,7 @@ def _interrupted_run(path, stop_at: int, params=PARAMS) -> list[int]:
 def work_counter(monkeypatch):
     """Counts integrator steps (RateNetwork.advance) and QRs (Orthonormalizer calls)."""
     count = {"steps": 0, "qr": 0}
-    advance, call = lc.RateNetwork.advance, lc.Orthonormalizer.__call__
+    advance, call = lc.RateNetwork.advance, Orthonormalizer.__call__
 
     def counted_advance(self, *args, **kwargs):
         count["steps"] += 1
@@ -52,7 +53,7 @@ def work_counter(monkeypatch):
         return call(self, *args, **kwargs)
 
     monkeypatch.setattr(lc.RateNetwork, "advance", counted_advance)
-    monkeypatch.setattr(lc.Orthonormalizer, "__call__", counted_call)
+    monkeypatch.setattr(Orthonormalizer, "__call__", counted_call)
     return count
 
 

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 import lyap_core as lc
+from lyap_core.inputs import GaussianStepInput, InputProcess, OUInput, WhiteInput, make_input
+from lyap_core.measures import participation_ratio, pca_dimension, point_symmetry
 
 
 def test_kaplan_yorke_closed_forms():
@@ -24,19 +26,19 @@ def test_ks_entropy_sums_positive_exponents():
 
 def test_point_symmetry():
     lam = np.array([0.5, 0.1, -1.0, -2.1, -2.5])
-    s = lc.point_symmetry(lam)
+    s = point_symmetry(lam)
     assert s["centre"] == pytest.approx(-1.0)
     assert s["max_deviation"] == pytest.approx(0.0, abs=1e-15)
-    s2 = lc.point_symmetry(lam + np.array([0, 0.1, 0, 0, 0]))
+    s2 = point_symmetry(lam + np.array([0, 0.1, 0, 0, 0]))
     # pair (2, 4) moves by 0.05, the centre by 0.02: max deviation 0.03
     assert s2["max_deviation"] == pytest.approx(0.03)
 
 
 def test_participation_ratio_and_pca_dimension():
-    assert lc.participation_ratio(np.ones(10)) == pytest.approx(10)
-    assert lc.participation_ratio(np.eye(10)[0]) == pytest.approx(1)
-    assert lc.pca_dimension(np.eye(7)) == pytest.approx(7)
-    assert lc.pca_dimension(np.diag([1.0, 0, 0])) == pytest.approx(1)
+    assert participation_ratio(np.ones(10)) == pytest.approx(10)
+    assert participation_ratio(np.eye(10)[0]) == pytest.approx(1)
+    assert pca_dimension(np.eye(7)) == pytest.approx(7)
+    assert pca_dimension(np.diag([1.0, 0, 0])) == pytest.approx(1)
 
 
 def test_network_pca_dimension_against_an_independent_covariance(chaotic):
@@ -70,7 +72,7 @@ def test_network_pca_dimension_against_an_independent_covariance(chaotic):
 def test_ou_input_stationary_std_and_correlation():
     rng = np.random.default_rng(0)
     dt, tau, std = 0.1, 2.0, 0.7
-    ou = lc.OUInput(2000, std, tau, dt, n_points=3, rng=rng)
+    ou = OUInput(2000, std, tau, dt, n_points=3, rng=rng)
     xs = []
     for _ in range(400):
         vals = ou.stage_values()
@@ -84,24 +86,22 @@ def test_ou_input_stationary_std_and_correlation():
 
 
 def test_white_and_discrete_inputs():
-    w = lc.WhiteInput(5000, 0.5, 0.04, np.random.default_rng(1))
+    w = WhiteInput(5000, 0.5, 0.04, np.random.default_rng(1))
     assert w.increment().std() == pytest.approx(0.5 * 0.2, rel=0.05)
-    d = lc.GaussianStepInput(5000, 0.3, np.random.default_rng(2))
+    d = GaussianStepInput(5000, 0.3, np.random.default_rng(2))
     assert d.increment().std() == pytest.approx(0.3, rel=0.05)
     assert isinstance(
-        lc.make_input(
-            3, 0.0, 1.0, continuous=True, dt=0.1, n_points=3, rng=np.random.default_rng()
-        ),
-        lc.InputProcess,
+        make_input(3, 0.0, 1.0, continuous=True, dt=0.1, n_points=3, rng=np.random.default_rng()),
+        InputProcess,
     )
 
 
 def test_input_state_round_trip():
-    a = lc.OUInput(10, 1.0, 1.0, 0.1, 3, np.random.default_rng(5))
+    a = OUInput(10, 1.0, 1.0, 0.1, 3, np.random.default_rng(5))
     a.stage_values()
     st = a.get_state()
     x1 = a.stage_values()
-    b = lc.OUInput(10, 1.0, 1.0, 0.1, 3, np.random.default_rng(99))
+    b = OUInput(10, 1.0, 1.0, 0.1, 3, np.random.default_rng(99))
     b.set_state(st)
     x2 = b.stage_values()
     for u, v in zip(x1, x2, strict=True):

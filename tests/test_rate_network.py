@@ -7,6 +7,10 @@ import pytest
 import scipy.sparse as sp
 
 import lyap_core as lc
+from lyap_core.coupling import gaussian_coupling
+from lyap_core.inputs import InputProcess, WhiteInput, make_input
+from lyap_core.nonlinearities import get_nonlinearity
+from lyap_core.point import brute_force_lambda_max
 
 pytestmark = pytest.mark.filterwarnings("ignore::lyap_core.NumericsWarning")
 
@@ -39,7 +43,7 @@ def test_continuous_zero_diagonal_mean_exponent_is_minus_one():
 def _decaying_autapse_run(dt: float) -> lc.SpectrumResult:
     """tr D = -N + sum_i J_ii phi'(h_i) sweeps from ~-N to -N + tr J along a smooth decay."""
     n = 20
-    J = lc.gaussian_coupling(n, 0.5, np.random.default_rng(0), autapses=True) + 0.4 * np.eye(n)
+    J = gaussian_coupling(n, 0.5, np.random.default_rng(0), autapses=True) + 0.4 * np.eye(n)
     p = lc.RunParams(
         n=n, g=0.5, autapses=True, dt=dt, t_sim=10.0, t_transient=0.0, t_transient_tangent=0.0
     )
@@ -243,7 +247,7 @@ def test_sparse_and_dense_same_matrix_same_exponents(chaotic):
 
 
 def test_user_coupling_file(tmp_path):
-    J = lc.gaussian_coupling(40, 2.5, np.random.default_rng(0))
+    J = gaussian_coupling(40, 2.5, np.random.default_rng(0))
     np.save(tmp_path / "J.npy", J)
     p = _p(n=40, connectivity="file", coupling=str(tmp_path / "J.npy"))
     a = lc.run_point(p)
@@ -258,7 +262,7 @@ def test_input_reduces_nothing_in_jacobian_but_changes_trajectory():
     assert a.exponents.tobytes() != b.exponents.tobytes()
     # white noise of intensity 0.5 (explicit: RunParams refuses input_tau = 0)
     p = _p()
-    white = lc.WhiteInput(p.n, 0.5, p.step, np.random.default_rng(3))
+    white = WhiteInput(p.n, 0.5, p.step, np.random.default_rng(3))
     net = lc.RateNetwork(lc.build_coupling(p), dt=p.step, inputs=white)
     w = lc.lyapunov_spectrum(
         net, np.random.default_rng(1).standard_normal(p.n), t_ons=1.0, t_sim=50.0, t_transient=20.0
@@ -273,7 +277,7 @@ def test_white_noise_input_std_is_refused_with_one_line():
     _p(input_std=0.0, input_tau=0.0)  # no input: nothing to mean
     _p(model="discrete", input_std=0.5, input_tau=0.0)  # i.i.d. steps: tau unused
     with pytest.raises(ValueError, match="input_tau"):
-        lc.make_input(3, 0.5, 0.0, continuous=True, dt=0.1, n_points=3, rng=None)
+        make_input(3, 0.5, 0.0, continuous=True, dt=0.1, n_points=3, rng=None)
 
 
 def test_diverging_run_names_the_step():
@@ -324,7 +328,7 @@ def test_invalid_coupling_matrices(J, msg):
 
 def test_unknown_nonlinearity_object():
     with pytest.raises(ValueError, match="phi: unknown"):
-        lc.get_nonlinearity("cosh")
+        get_nonlinearity("cosh")
 
 
 def test_numerics_warnings_are_emitted():
@@ -380,7 +384,7 @@ def test_brute_force_lambda_max_agrees_with_qr_on_the_same_segment(chaotic):
     for seed in (3, 4):
         for t_a, out in ((t_align, aligned), (0.0, unaligned)):
             net = lc.build_network(c.params)
-            out.append(lc.brute_force_lambda_max(net, c.x.copy(), T, per, t_align=t_a, seed=seed))
+            out.append(brute_force_lambda_max(net, c.x.copy(), T, per, t_align=t_a, seed=seed))
     assert np.all(np.abs(np.array(aligned) - qr.lambda_max) < 2e-3), (aligned, qr.lambda_max)
     assert np.max(np.abs(np.array(unaligned) - qr.lambda_max)) > 1e-2  # the bias it removes
 
@@ -394,7 +398,7 @@ def test_run_point_brute_force_within_errors(chaotic):
     assert abs(r.brute_force_lambda_max - r.lambda_max) < 3 * np.sqrt(2) * r.lambda_max_stderr
 
 
-class _SineInput(lc.InputProcess):
+class _SineInput(InputProcess):
     """Deterministic I(t) = sin t on RK4's grid (t, t + dt/2, t + dt)."""
 
     def __init__(self, n: int, dt: float):

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import lyap_core as lc
+from lyap_core.inputs import GaussianStepInput, InputProcess, OUInput, WhiteInput
 
 EPS = 1e-4
 REL_TOL = 1e-8
@@ -29,16 +30,16 @@ PHIS = {
 COUPLINGS = {"dense": "continuous", "sparse": "sparse", "autapses": "autapses"}
 
 
-def _inputs(kind: str, n: int, scheme: str, dt: float) -> lc.InputProcess | None:
+def _inputs(kind: str, n: int, scheme: str, dt: float) -> InputProcess | None:
     rng = np.random.default_rng(7)
     if kind == "none":
         return None
     if scheme == "map":
-        return lc.GaussianStepInput(n, 0.5, rng)
+        return GaussianStepInput(n, 0.5, rng)
     if kind == "ou":
         n_points = 3 if scheme == "rk4" else 1
-        return lc.OUInput(n, 0.5, 1.0, dt, n_points, rng)
-    return lc.WhiteInput(n, 0.5, dt, rng)
+        return OUInput(n, 0.5, 1.0, dt, n_points, rng)
+    return WhiteInput(n, 0.5, dt, rng)
 
 
 def _network(chaotic, coupling: str, phi, scheme: str, inputs: str, cls=lc.RateNetwork):
