@@ -30,11 +30,8 @@ run: $(STAMP)
 # Every claim of the paper at the laptop scale (config/claims.yaml, <= 15 min on 2 cores),
 # computed from the gathered stores: results/claims/claims.{json,md} and figures/.
 # The cluster scale: the same rule with --configfile config/paper.yaml (docs/results.md).
-# On this machine a shard job has no scheduler limit: give it 2 h instead of the cost-model
-# runtime (3x the estimate), which a loaded machine exceeds and then pauses points.
 claims: $(STAMP)
 	$(BIN)/python -m snakemake claims --cores $(CORES) --configfile config/claims.yaml --rerun-incomplete \
-	  --set-resources shard:runtime=120 \
 	&& $(BIN)/python -m snakemake claims --configfile config/claims.yaml --report results/claims/report.html \
 	&& echo "Claims:  results/claims/claims.md"
 

@@ -355,3 +355,14 @@ def test_slurm_cluster_job_script_pins_blas_threads_and_retires_workers():
     assert "--lifetime-restart" in script
     with slurm_cluster({"jobs": 1, "cores": 1, "memory": "1GB"}) as cluster:
         assert "#SBATCH -t 24:00:00" in cluster.job_script()  # not dask-jobqueue's 30 min
+
+
+def test_time_limit_is_enforced_only_inside_a_batch_job(monkeypatch):
+    """A local run never pauses points at the cost-model runtime; a SLURM job does."""
+    from lyap_workflow.execute import BATCH_JOB_VARS, enforced_time_limit
+
+    for var in BATCH_JOB_VARS:
+        monkeypatch.delenv(var, raising=False)
+    assert enforced_time_limit(30) is None
+    monkeypatch.setenv("SLURM_JOB_ID", "12345")
+    assert enforced_time_limit(30) == 1800.0

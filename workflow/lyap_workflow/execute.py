@@ -337,6 +337,24 @@ def counts(outcomes: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return out
 
 
+# Environment variables that mark a process as running inside a batch job whose time
+# limit the scheduler enforces (SLURM, PBS/Torque, LSF, SGE).
+BATCH_JOB_VARS = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
+
+
+def enforced_time_limit(runtime_minutes: float) -> float | None:
+    """Seconds a job may run before its scheduler kills it, or None when nothing enforces one.
+
+    Inside a batch job the requested ``runtime`` is a hard limit: points pause before it
+    and resume in the next job of the chain. A local run (a laptop, ``make run``, a
+    login node) has no scheduler to kill it: pausing there would only stop points that a
+    loaded machine runs slower than the cost model predicts.
+    """
+    if any(os.environ.get(v) for v in BATCH_JOB_VARS):
+        return 60.0 * runtime_minutes
+    return None
+
+
 def run_shard(
     specs: Sequence[Mapping[str, Any]],
     manifest: str | Path,

@@ -21,7 +21,7 @@ if __name__ == "__main__":
                 cache_root="results/cache",
                 execution=snakemake.config["sweeps"][snakemake.wildcards.sweep]["execution"],
                 cores=snakemake.threads,
-                time_limit=60.0 * snakemake.resources.runtime,
+                time_limit=execute.enforced_time_limit(snakemake.resources.runtime),
                 final_segment=snakemake.params.final_segment,
                 log=log,
             )
