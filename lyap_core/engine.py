@@ -8,10 +8,11 @@ Three phases, each counted in integrator steps:
 3. accumulation over ``n_ons`` intervals of ``steps_per_ons`` steps:
    lambda_i = sum log|R_ii| / (n_ons * steps_per_ons * dt).
 
-Works with any *tangent system* exposing ``dim``, ``dt``, ``continuous``,
-``step_state(x)``, ``step_tangent(X)`` (X = [x | Q], Fortran order, in place) and
-optionally ``divergence(x)`` (tr D for flows, log|det D| for maps: the sum rule),
-``diagnostics(x)`` with ``diagnostic_names``, ``rates(x)``, ``get_state()``/``set_state()``.
+Works with any *tangent system* (:class:`lyap_core.tangent.TangentSystem`: ``dim``,
+``dt``, ``continuous``, ``step_state(x)``, ``step_tangent(X)`` with X = [x | Q] in
+Fortran order, in place) and its optional capabilities (divergence for the sum rule,
+diagnostics, rates, histogram of ln phi', internal state, tangent hooks), read once
+into :class:`lyap_core.tangent.Capabilities` when a run starts.
 
 The whole loop state lives in :class:`EngineState`, which can be saved and
 restored at any ONS boundary (see :mod:`lyap_core.checkpoint`): a resumed run
@@ -37,6 +38,7 @@ from .params import steps_in
 from .qr import GradedQR, Orthonormalizer
 from .result import SpectrumResult, summarize
 from .stopping import STREAK, confidently_not_chaotic, merge_pairs, running_errors, target_met
+from .tangent import capabilities
 
 
 class DivergenceError(FloatingPointError):
@@ -186,30 +188,29 @@ class Benettin:
         progress: Callable[[int, int], None] | None = None,
         on_boundary: Callable[[EngineState], None] | None = None,
     ):
+        self.caps = caps = capabilities(system)  # optional protocols, read once
         self.system, self.cfg, self.state = system, cfg, state
         self.progress, self.on_boundary = progress, on_boundary
         self._set_m(state.log_sum.size)
         # optional hooks around each interval between QRs (mixed precision keeps Q in float32)
-        self._begin = getattr(system, "tangent_begin", None)
-        self._end = getattr(system, "tangent_end", None)
-        self._trapezoid = bool(system.continuous) and not getattr(
-            system, "divergence_is_exact", False
-        )
-        self._has_diag = hasattr(system, "diagnostics")
+        self._begin = system.tangent_begin if caps.hooks else None
+        self._end = system.tangent_end if caps.hooks else None
+        self._trapezoid = bool(system.continuous) and not caps.divergence_is_exact
+        self._has_diag = caps.diagnostics
         self._graded = None
-        if cfg.graded_qr and getattr(system, "supports_graded_qr", False):
+        if cfg.graded_qr and caps.graded_qr:
             self._graded = GradedQR()
             self._graded.calls = state.graded_qr_steps
         self._logr_first: np.ndarray | None = None  # a graded step's log|R1_ii|, until its QR
-        self._has_hist = hasattr(system, "log_dphi_histogram")
+        self._has_hist = caps.log_dphi_histogram
 
     # -- helpers --------------------------------------------------------------------------
     def _set_m(self, m: int) -> None:
         self.ortho = Orthonormalizer(m, self.cfg.qr)
         self.ortho.fallbacks = self.state.qr_fallbacks
         # a costly divergence (Euler's determinant) only serves the full spectrum's sum rule
-        self._has_div = hasattr(self.system, "divergence") and (
-            m == self.system.dim or not getattr(self.system, "divergence_is_costly", False)
+        self._has_div = self.caps.divergence and (
+            m == self.system.dim or not self.caps.divergence_is_costly
         )
 
     def _steps_tangent(self, k: int) -> None:
@@ -281,7 +282,7 @@ class Benettin:
         if self.progress is not None:
             self.progress(self._done_steps(), self.cfg.total_steps)
         if self.on_boundary is not None:
-            if hasattr(self.system, "get_state"):
+            if self.caps.state:
                 self.state.system_state = self.system.get_state()
             self.on_boundary(self.state)
 
@@ -485,7 +486,7 @@ class Benettin:
                 s.block_steps[b] += per
             s.max_log_cond = max(s.max_log_cond, self.ortho.last_log_cond)
             s.pr_sum += participation_ratio(Q[:, 0])
-            if cfg.pca and hasattr(sysm, "rates"):
+            if cfg.pca and self.caps.rates:
                 self._pca_sample(X[:, 0])
             if self._has_hist:  # once per QR interval: cheap next to the GEMMs
                 c = sysm.log_dphi_histogram(X[:, 0])
@@ -521,7 +522,7 @@ class Benettin:
 
     # -- driver ---------------------------------------------------------------------------
     def run(self) -> EngineState:
-        if self.state.system_state and hasattr(self.system, "set_state"):
+        if self.state.system_state and self.caps.state:
             self.system.set_state(self.state.system_state)
         phases = {
             "transient": self._run_transient,
@@ -574,6 +575,7 @@ def lyapunov_spectrum(
         n_history=n_history,
         qr=qr,
     )
+    capabilities(system)  # a non-system is refused in one line, before any step
     rng = rng_onb if isinstance(rng_onb, np.random.Generator) else np.random.default_rng(rng_onb)
     state = initial_state(system, np.asarray(x0, dtype=np.float64), cfg, rng)
     return finish(system, cfg, run_state(system, cfg, state, progress), params or {})

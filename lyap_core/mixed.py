@@ -45,7 +45,7 @@ class SplitPrecisionNetwork:
         self.J_low = net.J.astype(self.dtype)
         self._gemm = None if net.sparse else blas.get_blas_funcs("gemm", (self.J_low,))
         self.diagnostic_names = net.diagnostic_names
-        # optional parts of the interface the network may have (the engine asks with hasattr)
+        # optional capabilities the network may have (lyap_core.tangent reads them once)
         for attr in ("divergence_is_costly", "divergence_is_exact", "log_dphi_histogram"):
             if hasattr(net, attr):
                 setattr(self, attr, getattr(net, attr))

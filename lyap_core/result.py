@@ -10,6 +10,7 @@ import numpy as np
 
 from .io import jsonable, provenance
 from .measures import kaplan_yorke_dimension, ks_entropy, pca_dimension
+from .tangent import HasDiagnostics
 from .thresholds import CHAOS_ABS, CHAOS_Z, SUM_RULE_PER_EXPONENT, T_ONS_WARN_COND
 
 
@@ -154,7 +155,7 @@ def summarize(system: Any, cfg: Any, state: Any, params: dict[str, Any]) -> Spec
     residual = float(np.sum(lam) - target) if complete and math.isfinite(target) else float("nan")
     diagnostics = {}
     if state.diag_sum is not None:
-        names = getattr(system, "diagnostic_names", ())
+        names = system.diagnostic_names if isinstance(system, HasDiagnostics) else ()
         diagnostics = dict(zip(names, (state.diag_sum / state.n_samples).tolist(), strict=True))
     pca_h = pca_r = float("nan")
     if state.pca_n > 1:
