@@ -38,6 +38,7 @@ CONFIG = {
     "rmt_continuous": {"sweep": "cont", "g": [5.0]},
     "rmt_discrete": {"sweep": "disc"},
     "input_suppresses_chaos": {"sweep": "inp"},
+    "variance_sources": {"sweep": "cont"},
     "trained_network": {},
 }
 

@@ -202,12 +202,13 @@ def test_ci_store_equals_direct_run_point_calls(ci_run):
     sweeps = resolved(yaml.safe_load(CI.read_text()))["sweeps"]
     points = plan(sweeps)["ci"].points
     assert ds["lambda_max"].size == len(points) == 16
-    assert ds["lambda_max"].dims == ("g", "N", "input_std", "input_tau", "seed")
+    assert ds["lambda_max"].dims == ("g", "N", "input_std", "input_tau", "seed", "trajectory")
     assert ds.attrs["points"] == "points: 16 total, 16 computed, 0 reused, 0 failed"
     for p in points:
         r = run_point(p.params, brute_force=p.brute_force)
         q = p.params
-        at = ds.sel(g=q.g, N=q.n, input_std=q.input_std, input_tau=q.input_tau, seed=q.seed)
+        grid = dict(g=q.g, N=q.n, input_std=q.input_std, input_tau=q.input_tau, seed=q.seed)
+        at = ds.sel(**grid, trajectory=p.trajectory)
         assert np.array_equal(at["exponents"].values[: r.m], r.exponents)
         assert np.array_equal(at["exponents_stderr"].values[: r.m], r.stderr)
         for name in ("lambda_max", "kaplan_yorke_dimension", "ks_entropy", "sum_rule_residual"):

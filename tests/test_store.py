@@ -96,6 +96,7 @@ def test_gathered_store_layout_and_values(results, gathered):
         "history_rank": 5,
         "block": ds.sizes["block"],
         "log_dphi": LOG_DPHI_CENTRES.size,
+        "variance_component": 4,  # time, initial_condition, network, realisation
     }
     assert ds["exponents"].dims == ("g", "N", "input_std", "seed", "i")
     assert ds["lambda_max"].dims == ("g", "N", "input_std", "seed")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,22 +134,28 @@ TINY = {
 }
 
 
-def test_store_carries_the_split_and_trajectory_zero_is_reused(tmp_path: Path):
-    results = tmp_path / "results"
-    path = tmp_path / "tiny.yaml"
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> tuple:
+    """The tiny sweep with one trajectory, then extended to three: both stores and the summary."""
+    tmp = tmp_path_factory.mktemp("variance")
+    results, path = tmp / "results", tmp / "tiny.yaml"
     path.write_text(yaml.safe_dump(TINY))
     assert main(["sweep", str(path), "--results", str(results), "--workers", "1"]) == 0
     one = open_store(results / "tiny" / "spectra.zarr").load()
-    assert one.sizes["trajectory"] == 1 and list(one["trajectory"].values) == [0]
-    assert np.isnan(one["lambda_max_variance"].sel(variance_component="network")).all()
-
     cfg = json.loads(json.dumps(TINY))
     cfg["sweeps"]["tiny"]["grid"]["trajectory"] = [0, 1, 2]
     path.write_text(yaml.safe_dump(cfg))
     assert main(["sweep", str(path), "--results", str(results), "--workers", "1"]) == 0
-    s = json.loads((results / "tiny" / "gather.json").read_text())
+    summary = json.loads((results / "tiny" / "gather.json").read_text())
+    return one, open_store(results / "tiny" / "spectra.zarr").load(), summary
+
+
+def test_store_carries_the_split_and_trajectory_zero_is_reused(tiny):
+    one, ds, s = tiny
+    assert one.sizes["trajectory"] == 1 and list(one["trajectory"].values) == [0]
+    assert np.isnan(one["lambda_max_variance"].sel(variance_component="network")).all()
+    assert np.isfinite(one["lambda_max_variance"].sel(variance_component="realisation")).all()
     assert s["summary"] == "points: 9 total, 6 computed, 3 reused, 0 failed"
-    ds = open_store(results / "tiny" / "spectra.zarr").load()
     assert ds["lambda_max"].dims == ("g", "N", "input_std", "input_tau", "seed", "trajectory")
     # trajectory 0 is the old run, bit for bit; the others are different runs of the same J
     a, b = ds["lambda_max"].sel(trajectory=0), one["lambda_max"].sel(trajectory=0)
@@ -166,6 +171,7 @@ def test_store_carries_the_split_and_trajectory_zero_is_reused(tmp_path: Path):
         assert np.isfinite(var).all() and (var >= 0).all()
         assert var.attrs["long_name"].startswith("variance of one run's")
     assert int(ds["variance_runs"].item()) == 9 and int(ds["variance_networks"].item()) == 3
+    assert int(ds["variance_mixed_networks"].item()) == 0
     lam = ds["lambda_max"].squeeze().values  # (seed, trajectory)
     e = ds["lambda_max_stderr"].squeeze().values
     got = ds["lambda_max_variance"].squeeze()
@@ -175,3 +181,33 @@ def test_store_carries_the_split_and_trajectory_zero_is_reused(tmp_path: Path):
     assert got.sel(variance_component="initial_condition").item() == pytest.approx(ic, abs=1e-15)
     net = max(np.var(lam.mean(1), ddof=1) - within / 3, 0.0)
     assert got.sel(variance_component="network").item() == pytest.approx(net, abs=1e-15)
+
+
+def test_figure_draws_shares_that_add_up(tiny):
+    from lyap_workflow import figures as fg
+
+    one, ds, _ = tiny
+    fig = fg.fig_variance_split(ds)
+    drawn = {ln.get_gid(): ln.get_ydata() for ax in fig.axes for ln in ax.get_lines()}
+    for name in VARIANCE_MEASURES:
+        parts = [drawn[f"variance {c} {name} N=50"] for c in VARIANCE_COMPONENTS[:3]]
+        assert np.sum(parts, axis=0) == pytest.approx(1.0, rel=1e-12)
+        assert f"variance realisation {name} N=50" not in drawn
+    drawn = {ln.get_gid() for ax in fg.fig_variance_split(one).axes for ln in ax.get_lines()}
+    assert "variance realisation lambda_max N=50" in drawn  # one trajectory: confounded
+    assert "variance network lambda_max N=50" not in drawn
+
+
+def test_claim_row_reports_the_shares(tiny):
+    from lyap_workflow import claims
+    from lyap_workflow.ensemble import one_run_per_network
+
+    _, ds, _ = tiny
+    stores = {"tiny": one_run_per_network(ds)}
+    row, _ = claims.claim_variance_sources(stores, {"sweep": "tiny"})
+    shares = {m["name"]: m["value"] for m in row["measured"]}
+    want = ds["lambda_max_variance"].squeeze()
+    total = float(want.sel(variance_component="time") + want.sel(variance_component="realisation"))
+    got = shares["λ_max variance share, network (N = 50, g = 3)"]
+    assert got == pytest.approx(float(want.sel(variance_component="network")) / total, rel=1e-12)
+    assert row["measured"][0]["runs"] == 9 and "0 network(s) chaotic" in row["verdict"]

@@ -705,6 +705,62 @@ def claim_trained_network(stores, options, training=None, **_):
     return row, fg.fig_training(r)
 
 
+def _variance_shares(v: xr.DataArray) -> dict[str, float]:
+    """Share of one run's variance per source (time, initial_condition, network, or
+    time and realisation where one trajectory per network confounds the two)."""
+    part = {c: float(v.sel(variance_component=c)) for c in v["variance_component"].values}
+    total = part["time"] + part["realisation"]
+    split = math.isfinite(part["network"])
+    keys = ("time", "initial_condition", "network") if split else ("time", "realisation")
+    return {k: part[k] / total for k in keys}
+
+
+def claim_variance_sources(stores, options, **_):
+    """Where a grid point's error comes from: time averaging, initial condition, network."""
+    ds = _auto(_sweep(options, stores))
+    fg._require("lambda_max_variance" in ds, "the store has no variance split (stores < v3)")
+    measured, verdicts = [], []
+    labels = {"lambda_max": "λ_max", "kaplan_yorke_per_n": "D/N", "ks_entropy_per_n": "H/N"}
+    for n in fg._values(ds, "N"):
+        largest: dict[str, list[str]] = {}
+        mixed = 0
+        for g in fg._values(ds, "g"):
+            at = ds.sel(N=n, g=g)
+            counts = {
+                "runs": int(at["variance_runs"]),
+                "networks": int(at["variance_networks"]),
+                "mixed_networks": int(at["variance_mixed_networks"]),
+            }
+            mixed += counts["mixed_networks"]
+            for name, label in labels.items():
+                shares = _variance_shares(at[f"{name}_variance"])
+                for c, share in shares.items():
+                    what = f"{label} variance share, {c.replace('_', ' ')} (N = {n}, g = {g:g})"
+                    measured.append(num(share, name=what, **counts))
+                if all(math.isfinite(x) for x in shares.values()):
+                    top = max(shares, key=shares.get)
+                    largest.setdefault(label, []).append(f"{top.replace('_', ' ')} at g = {g:g}")
+        parts = [f"{label}: " + ", ".join(where) for label, where in largest.items()]
+        verdicts.append(
+            f"N = {n}: largest source "
+            + ("; ".join(parts) or "none measured")
+            + f"; {mixed} network(s) chaotic from one initial condition and not from another"
+        )
+    row = _row(
+        "variance_sources",
+        "A grid point's error splits into time averaging, initial condition (same J) and "
+        "network realisation",
+        [options["sweep"]],
+        stores,
+        measured,
+        "; ".join(verdicts),
+        "shares of one chaotic run's variance (lyap_core.analysis.variance_components over "
+        "seed x trajectory; time = mean block s.e.^2); on an ergodic attractor the "
+        "initial-condition share is ~0",
+    )
+    return row, fg.fig_variance_split(_sweep(options, stores))
+
+
 CLAIM_FUNCTIONS: dict[str, Callable[..., tuple[dict, Figure]]] = {
     "mean_field_lambda_max": claim_mean_field_lambda_max,
     "extensive_chaos": claim_extensive_chaos,
@@ -715,6 +771,7 @@ CLAIM_FUNCTIONS: dict[str, Callable[..., tuple[dict, Figure]]] = {
     "rmt_continuous": claim_rmt_continuous,
     "rmt_discrete": claim_rmt_discrete,
     "input_suppresses_chaos": claim_input_suppresses_chaos,
+    "variance_sources": claim_variance_sources,
     "trained_network": claim_trained_network,
 }
 CLAIMS = tuple(CLAIM_FUNCTIONS)

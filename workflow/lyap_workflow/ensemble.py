@@ -92,8 +92,10 @@ def variance_split(ds: xr.Dataset) -> xr.Dataset:
     Returns
     -------
     Dataset with ``<measure>_variance`` (dims: the grid dims but seed and trajectory,
-    then ``variance_component`` = :data:`VARIANCE_COMPONENTS`) and the counts
-    ``variance_runs`` and ``variance_networks`` (of lambda_max).
+    then ``variance_component`` = :data:`VARIANCE_COMPONENTS`), the counts
+    ``variance_runs`` and ``variance_networks`` (of lambda_max), and
+    ``variance_mixed_networks``: networks with chaotic and non-chaotic trajectories
+    (there the initial condition, not J, decides the kind of attractor).
     """
     other = [d for d in ds["lambda_max"].dims if d not in REALISATION_DIMS]
     order = [*REALISATION_DIMS, *other]
@@ -108,6 +110,9 @@ def variance_split(ds: xr.Dataset) -> xr.Dataset:
         if name == "lambda_max":
             out["variance_runs"] = (other, vc.n_runs.astype(np.int64))
             out["variance_networks"] = (other, vc.n_networks.astype(np.int64))
+    done = np.isfinite(ds["lambda_max"].transpose(*order).values)
+    kinds = [np.any(done & chaotic, axis=1), np.any(done & ~chaotic, axis=1)]
+    out["variance_mixed_networks"] = (other, np.sum(kinds[0] & kinds[1], axis=0))
     coords = {d: ds[d].values for d in other}
     coords["variance_component"] = np.array(VARIANCE_COMPONENTS, dtype=object)
     return xr.Dataset(out, coords=coords)

@@ -531,6 +531,58 @@ def fig_convergence(ds: xr.Dataset) -> Figure:
     return fig
 
 
+VARIANCE_STYLE = {  # component: colour, line style ("realisation": only where not split)
+    "time": ("tab:blue", "-"),
+    "initial_condition": ("tab:orange", "-"),
+    "network": ("tab:green", "-"),
+    "realisation": ("tab:grey", "--"),
+}
+
+
+def fig_variance_split(ds: xr.Dataset) -> Figure:
+    """Share of one run's variance of λ_max, D/N, H/N from time averaging, initial
+    condition and network against g, one line per source and N (the store's
+    ``<measure>_variance``; where one trajectory per network leaves initial condition and
+    network confounded, their sum, "realisation", dashed)."""
+    _require("lambda_max_variance" in ds, "the store has no variance split (stores < v3)")
+    d, note = autonomous(ds)
+    parts = d["lambda_max_variance"]
+    _require(
+        bool(np.isfinite(parts.sel(variance_component="realisation")).any()),
+        "no grid point has two networks with chaotic runs",
+    )
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
+    axes = fig.subplots(1, 3, sharey=True)
+    gs = np.array(_values(d, "g"), dtype=float)
+    markers = "os^vD<>"
+    for ax, (name, label) in zip(axes, MEASURES, strict=True):
+        var = d[f"{name}_variance"]
+        for k, n in enumerate(_values(d, "N")):
+            v = var.sel(N=n)
+            total = v.sel(variance_component="time") + v.sel(variance_component="realisation")
+            split = bool(np.isfinite(v.sel(variance_component="network")).any())
+            shown = ("time", "initial_condition", "network") if split else ("time", "realisation")
+            for c in shown:
+                colour, ls = VARIANCE_STYLE[c]
+                ax.plot(
+                    gs,
+                    (v.sel(variance_component=c) / total).values,
+                    color=colour,
+                    ls=ls,
+                    marker=markers[k % len(markers)],
+                    ms=4,
+                    label=f"{c.replace('_', ' ')}, N = {n}",
+                    gid=f"variance {c} {name} N={n}",
+                )
+        ax.set(xlabel="g", title=label.format(t=_unit(ds)), ylim=(-0.02, 1.02))
+        if gs.size > 1 and gs.min() > 0 and gs.max() / gs.min() > 4:
+            log_x(ax)
+    axes[0].set_ylabel("share of one run's variance (chaotic runs)")
+    axes[0].legend(fontsize=6)
+    fig.suptitle(_title(ds, "where a point's variance comes from", note), fontsize=10)
+    return fig
+
+
 FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
     "spectra_vs_rank": fig_spectra_vs_rank,
     "measures_vs_g": fig_measures_vs_g,
@@ -541,6 +593,7 @@ FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
     "rmt_discrete": fig_rmt_discrete,
     "rmt_continuous": fig_rmt_continuous,
     "convergence": fig_convergence,
+    "variance_split": fig_variance_split,
 }
 
 

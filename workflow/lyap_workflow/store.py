@@ -46,6 +46,8 @@ from lyap_core.measures import kaplan_yorke_dimension, ks_entropy
 from lyap_core.models import LOG_DPHI_EDGES
 from lyap_core.result import SpectrumResult
 
+from .ensemble import variance_split
+
 # The grid dimensions of every gathered store, in order (the store layout owns them).
 GRID_DIMS = ("g", "N", "input_std", "input_tau", "seed", "trajectory")
 
@@ -76,6 +78,7 @@ ATTRS = {
     "ks_entropy_per_n_variance": ("variance of one run's H / N by source", "(nats/{t})^2"),
     "variance_runs": ("chaotic runs entering the variance split", "1"),
     "variance_networks": ("networks (seeds) with a chaotic run in the variance split", "1"),
+    "variance_mixed_networks": ("networks with chaotic and non-chaotic trajectories", "1"),
     "i": ("exponent index (1 = largest)", "1"),
     "i_over_n": ("rank coordinate (i - 1/2)/N", "1"),
     "block": ("time block of the accumulation", "1"),
@@ -379,6 +382,7 @@ def gather(
     if expected != index.size:
         raise StoreError(f"{out}: {index.size} points do not fill the {expected}-point grid")
     ds = ds[[v for v in ATTRS if v in ds.data_vars]].transpose(*GRID_DIMS, ...)
+    ds = ds.merge(variance_split(ds))
     for d in ("input_tau", "trajectory"):  # this shard path keeps the old squeezed shape
         if ds.sizes[d] == 1:
             ds = ds.squeeze(d)
