@@ -723,7 +723,7 @@ def claim_variance_sources(stores, options, **_):
     labels = {"lambda_max": "λ_max", "kaplan_yorke_per_n": "D/N", "ks_entropy_per_n": "H/N"}
     for n in fg._values(ds, "N"):
         largest: dict[str, list[str]] = {}
-        mixed = 0
+        mixed = []
         for g in fg._values(ds, "g"):
             at = ds.sel(N=n, g=g)
             counts = {
@@ -731,12 +731,15 @@ def claim_variance_sources(stores, options, **_):
                 "networks": int(at["variance_networks"]),
                 "mixed_networks": int(at["variance_mixed_networks"]),
             }
-            mixed += counts["mixed_networks"]
+            if counts["mixed_networks"]:
+                mixed.append(f"{counts['mixed_networks']} at g = {g:g}")
             for name, label in labels.items():
                 shares = _variance_shares(at[f"{name}_variance"])
                 for c, share in shares.items():
-                    what = f"{label} variance share, {c.replace('_', ' ')} (N = {n}, g = {g:g})"
-                    measured.append(num(share, name=what, **counts))
+                    part = at[f"{name}_variance"].sel(variance_component=c)
+                    err = at[f"{name}_variance_se"].sel(variance_component=c)
+                    what = f"{label} variance, {c.replace('_', ' ')} (N = {n}, g = {g:g})"
+                    measured.append(num(part, err, what, share=share, **counts))
                 if all(math.isfinite(x) for x in shares.values()):
                     top = max(shares, key=shares.get)
                     largest.setdefault(label, []).append(f"{top.replace('_', ' ')} at g = {g:g}")
@@ -744,7 +747,8 @@ def claim_variance_sources(stores, options, **_):
         verdicts.append(
             f"N = {n}: largest source "
             + ("; ".join(parts) or "none measured")
-            + f"; {mixed} network(s) chaotic from one initial condition and not from another"
+            + "; networks chaotic from one initial condition and not from another: "
+            + (", ".join(mixed) or "none")
         )
     row = _row(
         "variance_sources",
@@ -754,9 +758,10 @@ def claim_variance_sources(stores, options, **_):
         stores,
         measured,
         "; ".join(verdicts),
-        "shares of one chaotic run's variance (lyap_core.analysis.variance_components over "
-        "seed x trajectory; time = mean block s.e.^2); on an ergodic attractor the "
-        "initial-condition share is ~0",
+        "one chaotic run's variance per source with its normal-theory s.e. and its share "
+        "of the total (lyap_core.analysis.variance_components over seed x trajectory; "
+        "time = mean block s.e.^2); the largest share names the source; on an ergodic "
+        "attractor the initial-condition part is ~0",
     )
     return row, fg.fig_variance_split(_sweep(options, stores))
 

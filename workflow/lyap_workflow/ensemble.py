@@ -92,7 +92,8 @@ def variance_split(ds: xr.Dataset) -> xr.Dataset:
     Returns
     -------
     Dataset with ``<measure>_variance`` (dims: the grid dims but seed and trajectory,
-    then ``variance_component`` = :data:`VARIANCE_COMPONENTS`), the counts
+    then ``variance_component`` = :data:`VARIANCE_COMPONENTS`) and its normal-theory
+    standard error ``<measure>_variance_se``, the counts
     ``variance_runs`` and ``variance_networks`` (of lambda_max), and
     ``variance_mixed_networks``: networks with chaotic and non-chaotic trajectories
     (there the initial condition, not J, decides the kind of attractor).
@@ -107,6 +108,7 @@ def variance_split(ds: xr.Dataset) -> xr.Dataset:
         vc = variance_components(x.values, e.values, chaotic)
         parts = [getattr(vc, c) for c in VARIANCE_COMPONENTS]
         out[f"{name}_variance"] = ((*other, "variance_component"), np.stack(parts, axis=-1))
+        out[f"{name}_variance_se"] = ((*other, "variance_component"), vc.se)
         if name == "lambda_max":
             out["variance_runs"] = (other, vc.n_runs.astype(np.int64))
             out["variance_networks"] = (other, vc.n_networks.astype(np.int64))
