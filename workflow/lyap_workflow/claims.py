@@ -742,7 +742,11 @@ def claim_variance_sources(stores, options, **_):
                     measured.append(num(part, err, what, share=share, **counts))
                 if all(math.isfinite(x) for x in shares.values()):
                     top = max(shares, key=shares.get)
-                    largest.setdefault(label, []).append(f"{top.replace('_', ' ')} at g = {g:g}")
+                    v, e = (
+                        at[f"{name}_variance{x}"].sel(variance_component=top) for x in ("", "_se")
+                    )
+                    where = f"{top.replace('_', ' ')} at g = {g:g} ({float(v / e):.1f} s.e.)"
+                    largest.setdefault(label, []).append(where)
         parts = [f"{label}: " + ", ".join(where) for label, where in largest.items()]
         verdicts.append(
             f"N = {n}: largest source "
@@ -760,7 +764,8 @@ def claim_variance_sources(stores, options, **_):
         "; ".join(verdicts),
         "one chaotic run's variance per source with its normal-theory s.e. and its share "
         "of the total (lyap_core.analysis.variance_components over seed x trajectory; "
-        "time = mean block s.e.^2); the largest share names the source; on an ergodic "
+        "time = mean block s.e.^2); the largest share names the source (in s.e. of its "
+        "part: below 2 it is not resolved); on an ergodic "
         "attractor the initial-condition part is ~0",
     )
     return row, fg.fig_variance_split(_sweep(options, stores))
