@@ -182,3 +182,16 @@ def test_open_store_explains_what_is_wrong(gathered, shards, tmp_path):
     with pytest.raises(StoreError, match="not a lyapunov-sweep spectra store"):
         open_store(shards[0])
     assert open_store(shards[0], kind="shard").sizes["point"] == 3
+
+
+def test_point_records_what_the_run_chose():
+    """A target-stopped m = auto run: the store says how long it ran, why it stopped, its m."""
+    r = run_point(
+        dict(n=40, g=4.0, m="auto", t_sim=100.0, t_transient=50.0, target_rel_stderr=0.5),
+        blas_threads=1,
+    )
+    ds = point_dataset(r)
+    assert ds["stopped_by"].item() == r.stopped_by != ""
+    assert ds["accumulated_time"].item() == r.time
+    assert ds["n_exponents"].item() == r.m == r.exponents.size
+    assert ds["accumulated_time"].attrs["units"] == "tau"

@@ -86,6 +86,7 @@ QUALITY_VARS = (
     "brute_force_lambda_max",
     "params",
     "status",
+    "n_exponents",
 )
 
 
@@ -108,7 +109,9 @@ def check_store(path: str | Path) -> list[dict[str, Any]]:
         row = flat.isel(point=k)
         q = {v: row[v].item() for v in names}
         params = json.loads(q.pop("params")) if "params" in q else {}
-        q["m"] = params.get("n_exponents", params.get("n", 1))
+        # the m the run computed (m = auto chooses it); older stores: the requested m
+        m_run = q.pop("n_exponents", -1)
+        q["m"] = m_run if m_run and m_run > 0 else params.get("n_exponents", params.get("n", 1))
         if "t_ons" in params and "step" in params:  # adaptive t_ons only shortens it
             q["steps_per_ons"] = round(params["t_ons"] / params["step"])
         status = q.pop("status", "ok")

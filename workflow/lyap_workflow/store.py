@@ -53,7 +53,7 @@ GRID_DIMS = ("g", "N", "input_std", "input_tau", "seed", "trajectory")
 
 # 2: coordinate rank -> i_over_n; blocks, ln phi' histogram, PCA, PR;
 # 3: dimension trajectory, variance split per grid point
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4: accumulated_time, stopped_by, n_exponents per point
 HISTORY_RANKS = (
     0.0,
     0.25,
@@ -117,6 +117,12 @@ ATTRS = {
     "history": ("running estimate of the exponents at history_rank", "1/{t}"),
     "history_kaplan_yorke": ("running estimate of D_KY", "1"),
     "history_ks_entropy": ("running estimate of H", "nats/{t}"),
+    "accumulated_time": (
+        "accumulation time actually run (< t_sim when a target stopped it)",
+        "{t}",
+    ),
+    "stopped_by": ("what ended the accumulation: t_sim, target, t_max or not_chaotic", ""),
+    "n_exponents": ("number of exponents computed (chosen by the run when m = auto)", "1"),
     "params": ("full parameters of the point (JSON)", ""),
     "warnings": ("numerics warnings of the point (JSON list)", ""),
     "point_provenance": ("versions, code version and date of the point's run (JSON)", ""),
@@ -181,6 +187,7 @@ def point_dataset(result: SpectrumResult, trajectory: int = 0) -> xr.Dataset:
         "ks_entropy_per_n": result.ks_entropy_per_n,
         "sum_rule_residual": result.sum_rule_residual,
         "sum_rule_target": result.sum_rule_target,
+        "accumulated_time": result.time,
         "mean_dphi": result.diagnostics.get("mean_dphi", math.nan),
         "mean_dphi2": result.diagnostics.get("mean_dphi2", math.nan),
         "pr_lyapunov_vector": result.pr_lyapunov_vector,
@@ -193,6 +200,8 @@ def point_dataset(result: SpectrumResult, trajectory: int = 0) -> xr.Dataset:
     data = {k: ((), np.float64(v)) for k, v in scalars.items()}
     data |= {
         "chaotic": ((), np.bool_(result.chaotic)),
+        "n_exponents": ((), np.int64(m)),
+        "stopped_by": ((), np.array(result.stopped_by, dtype=object)),
         "converged": ((), np.bool_(result.converged)),
         "exponents": ("i", np.asarray(result.exponents, dtype=np.float64)),
         "exponents_stderr": ("i", np.asarray(result.stderr, dtype=np.float64)),
