@@ -27,10 +27,8 @@ import lyap_core as lc
 from lyap_core.point import build_network, rng_for
 from lyap_core.theory import (
     circular_law_continuous,
-    crossing_kicks_continuous,
-    dmft_continuous,
+    crossing_kicks_dmft,
     free_multiplicative_discrete,
-    gaussian_average,
     ginibre_discrete,
 )
 
@@ -99,12 +97,6 @@ def lowest(gs: list[float], n: int, t_sim: int) -> None:
         )
 
 
-def _kick_law(n: int, g: float) -> np.ndarray:
-    s = dmft_continuous(g)
-    q = gaussian_average(lambda h: np.tanh(h) ** 2, s.delta0)
-    return crossing_kicks_continuous(n, g, s.delta0, g * g * q - s.delta0)
-
-
 def rmt(runs: list[str], seeds: int, t_sim: float) -> None:
     print(f"continuous time, RK4, t_sim = {t_sim}, t_transient = 100, mean over chaotic seeds")
     print("| N | g | dt | chaotic | law | λ_1 meas / law | λ_N meas / law | rms | bulk rms | max |")
@@ -124,7 +116,7 @@ def rmt(runs: list[str], seeds: int, t_sim: float) -> None:
         dphi2 = float(np.mean([r.diagnostics["mean_dphi2"] for r in ch]))
         bulk = (np.arange(n) >= 0.05 * n) & (np.arange(n) < 0.95 * n)
         for name, law in (
-            ("kicks (DMFT)", _kick_law(n, g)),
+            ("kicks (DMFT)", crossing_kicks_dmft(n, g)),
             ("frozen disk", circular_law_continuous(n, g, dphi2)),
         ):
             dev = m - law

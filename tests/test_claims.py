@@ -32,6 +32,7 @@ CONFIG = {
     "mean_field_lambda_max": {"sweep": "cont"},
     "extensive_chaos": {"sweep": "cont"},
     "gain_rise_and_fall": {"sweep": "cont"},
+    "gain_rise_and_fall_discrete": {"sweep": "disc"},
     "dt_convergence": {"sweep": "cont", "refined": "cont"},
     "chaotic_fraction": {"sweep": "cont"},
     "point_symmetry": {"sweep": "cont"},
@@ -101,6 +102,26 @@ def test_point_symmetry_verdict_fails_when_the_spectrum_is_not_symmetric(stores,
     broken["exponents_blocks"] = broken["exponents_blocks"] + tilt
     row, _ = claims.claim_point_symmetry({"cont": broken}, CONFIG["point_symmetry"])
     assert row["verdict"].startswith("differs"), row["verdict"]
+
+
+def test_strong_chaos_is_compared_with_the_crossing_kick_law(stores, monkeypatch):
+    """The claims step draws the crossing-kick law from DMFT alone; a shifted bulk fails it."""
+    from lyap_core.theory import crossing_kicks_dmft
+
+    monkeypatch.setattr(claims, "STRONG_CHAOS_G", 8.0)  # the fixture's strongest gain
+    opts = {"sweep": "cont", "g": [5.0, 8.0]}
+    row, _ = claims.claim_rmt_continuous({"cont": stores["cont"]}, opts)
+    (m,) = [m for m in row["measured"] if "crossing-kick" in m["name"] and "N = 80" in m["name"]]
+    assert 0 < m["value"] < 1
+    law = crossing_kicks_dmft(80, 8.0)  # from DMFT alone: nothing of the store enters it
+    assert law.shape == (80,) and np.all(np.diff(law) < 0)
+    shifted = stores["cont"].copy(deep=True)
+    shifted["exponents"] = shifted["exponents"] + 1.0
+    shifted["exponents_blocks"] = shifted["exponents_blocks"] + 1.0
+    row2, _ = claims.claim_rmt_continuous({"cont": shifted}, opts)
+    (m2,) = [x for x in row2["measured"] if x["name"] == m["name"]]
+    assert "crossing-kick law at g = 8: differs" in row2["verdict"], row2["verdict"]
+    assert m2["value"] > m["value"]
 
 
 def test_trained_network_verdict_follows_the_spectrum():

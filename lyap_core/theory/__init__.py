@@ -4,6 +4,7 @@ from .meanfield import MeanFieldSolution, dmft_continuous, dmft_discrete, gaussi
 from .rmt import (
     circular_law_continuous,
     crossing_kicks_continuous,
+    crossing_kicks_dmft,
     free_multiplicative_discrete,
     ginibre_discrete,
     ginibre_product_exact,
@@ -13,6 +14,7 @@ __all__ = [
     "MeanFieldSolution",
     "circular_law_continuous",
     "crossing_kicks_continuous",
+    "crossing_kicks_dmft",
     "dmft_continuous",
     "dmft_discrete",
     "free_multiplicative_discrete",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from .meanfield import dmft_continuous, gaussian_average
+
 # Samples of ln phi'^2 are pooled in bins this wide (error in lambda ~1e-6, see docs).
 _LOG_BIN = 1e-2
 # Solver work arrays are at most this many elements (ranks x bins).
@@ -325,3 +327,14 @@ def crossing_kicks_continuous(n: int, g: float, delta0: float, dh_var: float) ->
     scale = 4.0 * g * g / dh_var
     volume = np.array([-k + amp * _kick_average(k, n, scale) for k in range(n + 1)])
     return np.diff(volume)
+
+
+def crossing_kicks_dmft(n: int, g: float) -> np.ndarray:
+    """:func:`crossing_kicks_continuous` with its inputs from dynamic mean-field theory.
+
+    Delta0 = ``dmft_continuous(g).delta0`` and sigma_v^2 = Var(dh/dt) =
+    g^2 <tanh^2(h)> - Delta0 (h ~ N(0, Delta0)): no measured or fitted input.
+    """
+    s = dmft_continuous(g)
+    q = gaussian_average(lambda h: np.tanh(h) ** 2, s.delta0)
+    return crossing_kicks_continuous(n, g, s.delta0, g * g * q - s.delta0)

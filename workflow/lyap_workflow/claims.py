@@ -21,6 +21,7 @@ import itertools
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,12 @@ from lyap_core.analysis import (
     symmetry_deviation,
 )
 from lyap_core.io import atomic_file, jsonable, provenance
-from lyap_core.theory import circular_law_continuous, free_multiplicative_discrete, ginibre_discrete
+from lyap_core.theory import (
+    circular_law_continuous,
+    crossing_kicks_dmft,
+    free_multiplicative_discrete,
+    ginibre_discrete,
+)
 from lyap_core.training import train_force, trained_spectrum
 
 from . import figures as fg
@@ -49,6 +55,8 @@ BULK = (0.0, 0.2, 0.4, 0.6, 0.8)  # rank bins of the random-matrix comparisons (
 FREE_LAW_BULK_TOL = 0.06  # 1/step: the free law "fits the bulk" within this (tests too)
 GINIBRE_MISS_FACTOR = 5.0  # ... and the Ginibre law "misses" by this factor more
 CIRCULAR_ONSET_TOL = 0.1  # circular law near onset: max |bin| / radius below this
+STRONG_CHAOS_G = 10.0  # gains compared with the crossing-kick law (docs/NUMERICS.md E14)
+KICKS_BULK_TOL = 0.1  # crossing-kick law: bulk max |bin| / half-width below this
 SYMMETRY_REL_TOL = 0.05  # point symmetry of single networks: max |bin| / half-width
 FORCE_NMSE_OK = 0.05  # trained network reproduces its target (tests/test_training.py)
 
@@ -279,8 +287,15 @@ def claim_extensive_chaos(stores, options, **_):
     return row, fg.fig_spectra_vs_rank(_sweep(options, stores))
 
 
-def claim_gain_rise_and_fall(stores, options, **_):
-    """D/N and H/N rise steeply above the onset and fall again far from it."""
+def claim_gain_rise_and_fall(
+    stores,
+    options,
+    key="gain_rise_and_fall",
+    text="D/N and H/N rise above the onset and fall far from it",
+    **_,
+):
+    """D/N and H/N rise steeply above the onset and fall again far from it (one row per
+    model: ``key`` and ``text`` name it)."""
     names = [options["sweep"], *options.get("also", [])]
     measured, verdicts = [], []
     for ds, n in ((_auto(stores[s]), n) for s in names for n in fg._values(stores[s], "N")):
@@ -315,8 +330,8 @@ def claim_gain_rise_and_fall(stores, options, **_):
                 + f" (drop {p['z']:.1f} s.e.)"
             )
     row = _row(
-        "gain_rise_and_fall",
-        "D/N and H/N rise above the onset and fall far from it",
+        key,
+        text,
         names,
         stores,
         measured,
@@ -516,6 +531,37 @@ def claim_rmt_continuous(stores, options, **_):
                     f"(g = {g:g}, N = {n}, worst seed)",
                 )
             )
+    kicks = {}  # strong chaos: the crossing-kick law (lyap_core.theory, inputs from DMFT)
+    for g in (g for g in gs if g >= STRONG_CHAOS_G):
+        for n in fg._values(ds, "N"):
+            p = ds.sel(g=g, N=n)
+            if fg._n_exponents(p) != n:
+                continue
+            law = crossing_kicks_dmft(n, g)
+            half = 0.5 * (law[0] - law[-1])
+            devs = []
+            for seed in fg._values(p, "seed"):
+                q = p.sel(seed=seed)
+                if not bool(q["chaotic"]):
+                    continue
+                blocks = q["exponents_blocks"].values[:, :n]
+                b = rank_binned_deviation(
+                    q["exponents"].values[:n],
+                    blocks[np.isfinite(blocks).all(axis=1)],
+                    law,
+                    BULK + (1.0,),
+                )
+                devs.append(float(np.nanmax(np.abs(b["mean"][1:-1]))) / half)
+            if devs:
+                kicks[g] = max(devs)
+                measured.append(
+                    num(
+                        kicks[g],
+                        None,
+                        f"max |measured − crossing-kick law| / half-width, bulk rank bins "
+                        f"0.2–0.8 (g = {g:g}, N = {n}, worst chaotic seed)",
+                    )
+                )
     onset = [g for g in gs if g <= 1.5]
     strong = max(gs)
     near_ok = all(rel[g] <= CIRCULAR_ONSET_TOL for g in onset)
@@ -530,6 +576,12 @@ def claim_rmt_continuous(stores, options, **_):
         if onset
         else f"g = {strong:g}: {rel[strong]:.2f} of the radius"
     )
+    for g, d in kicks.items():
+        verdict += (
+            f"; crossing-kick law at g = {g:g}: "
+            + ("reproduced" if d <= KICKS_BULK_TOL else "differs")
+            + f" (bulk ≤ {d:.3f} of the half-width)"
+        )
     row = _row(
         "rmt_continuous",
         "RMT, continuous time: circular law (radius g√⟨φ'²⟩, centre −1) near onset and "
@@ -539,7 +591,9 @@ def claim_rmt_continuous(stores, options, **_):
         measured,
         verdict,
         f"max over 5 rank bins of |measured − law| ≤ {CIRCULAR_ONSET_TOL:g} of the radius "
-        "for the worst seed; near onset = every g ≤ 1.5 of the list, strong chaos = the largest g",
+        "for the worst seed; near onset = every g ≤ 1.5 of the list, strong chaos = the largest g; "
+        f"crossing-kick law (g ≥ {STRONG_CHAOS_G:g}): max of the bulk rank bins 0.2–0.8 "
+        f"≤ {KICKS_BULK_TOL:g} of the law's half-width, worst chaotic seed",
     )
     return row, fg.fig_rmt_continuous(_sweep(options, stores).sel(g=gs))
 
@@ -775,6 +829,11 @@ CLAIM_FUNCTIONS: dict[str, Callable[..., tuple[dict, Figure]]] = {
     "mean_field_lambda_max": claim_mean_field_lambda_max,
     "extensive_chaos": claim_extensive_chaos,
     "gain_rise_and_fall": claim_gain_rise_and_fall,
+    "gain_rise_and_fall_discrete": partial(
+        claim_gain_rise_and_fall,
+        key="gain_rise_and_fall_discrete",
+        text="Discrete time: D/N and H/N rise above the onset and fall far from it",
+    ),
     "dt_convergence": claim_dt_convergence,
     "chaotic_fraction": claim_chaotic_fraction,
     "point_symmetry": claim_point_symmetry,
