@@ -10,8 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-
-from lyap_core import run_point
 from lyap_workflow.store import (
     ATTRS,
     LOG_DPHI_CENTRES,
@@ -22,6 +20,8 @@ from lyap_workflow.store import (
     shard_dataset,
     write_zarr_atomic,
 )
+
+from lyap_core import run_point
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # short runs: NumericsWarning
 
