@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +79,9 @@ class TrainedNetwork:
     train_error, test_error : float
         Normalised mean squared error, sum (z - z*)^2 / sum (z* - <z*>)^2, at the end of
         training and on held-out data run freely with the final weights.
+    bit_accuracy : float
+        Flip-flop only (NaN otherwise): fraction of held-out scored samples whose output
+        has the sign of the target.
     hyperparameters : dict
         Everything else needed to repeat the training (JSON-serialisable).
     loss_history : ndarray
@@ -102,6 +104,7 @@ class TrainedNetwork:
     test_error: float
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     loss_history: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    bit_accuracy: float = float("nan")
 
     @property
     def n(self) -> int:
@@ -124,6 +127,101 @@ def nmse(z: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> f
     m = np.ones_like(target) if mask is None else mask
     mean = np.sum(m * target) / np.sum(m)
     return float(np.sum(m * (z - target) ** 2) / np.sum(m * (target - mean) ** 2))
+
+
+# -- tasks -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    """Generate :func:`periodic_target` autonomously after a trigger.
+
+    Every trial starts with an input pulse u = 1 of ``trigger_len`` tau (the start cue that
+    BPTT needs: from rest with no input the network would stay at h = 0); the target is
+    f(t) from t = dt on, scored everywhere except during the trigger. FORCE sees the same
+    single trial, so the trigger only perturbs the start of its training run.
+    """
+
+    period: float = 12.0
+    trigger_len: float = 1.0
+    name: str = "periodic"
+    n_in: int = 1
+    n_out: int = 1
+
+    @property
+    def cycle(self) -> float:
+        """The task's time scale (tau): one period."""
+        return self.period
+
+    def trials(
+        self, n_trials: int, n_steps: int, dt: float, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """u, target, mask of shape (n_steps, n_trials, 1); target[k] = f((k + 1) dt)."""
+        shape = (n_steps, n_trials, 1)
+        on = np.arange(n_steps) < round(self.trigger_len / dt)
+        u = np.broadcast_to(on[:, None, None], shape).astype(np.float64)
+        f = periodic_target(np.arange(1, n_steps + 1) * dt, self.period)
+        target = np.broadcast_to(f[:, None, None], shape).copy()
+        return u, target, 1.0 - u
+
+    def params(self) -> dict[str, Any]:
+        return {"period": self.period, "trigger_len": self.trigger_len}
+
+
+@dataclass(frozen=True)
+class FlipFlopTask:
+    """The n-bit flip-flop of :func:`flipflop_trials` (targets held between pulses)."""
+
+    n_bits: int = 2
+    pulse_rate: float = 0.1
+    pulse_len: float = 1.0
+    name: str = "flipflop"
+
+    @property
+    def n_in(self) -> int:
+        return self.n_bits
+
+    @property
+    def n_out(self) -> int:
+        return self.n_bits
+
+    @property
+    def cycle(self) -> float:
+        """The task's time scale (tau): the mean interval between a bit's pulses."""
+        return 1.0 / self.pulse_rate
+
+    def trials(
+        self, n_trials: int, n_steps: int, dt: float, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return flipflop_trials(
+            n_trials,
+            n_steps,
+            n_bits=self.n_bits,
+            dt=dt,
+            pulse_rate=self.pulse_rate,
+            pulse_len=self.pulse_len,
+            rng=rng,
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {"n_bits": self.n_bits, "pulse_rate": self.pulse_rate, "pulse_len": self.pulse_len}
+
+
+Task = PeriodicTask | FlipFlopTask
+TASKS = {"periodic": PeriodicTask, "flipflop": FlipFlopTask}
+
+
+def make_task(name: str, **params: Any) -> Task:
+    """The task called ``name`` (``"periodic"`` or ``"flipflop"``) with its parameters."""
+    if name not in TASKS:
+        raise ValueError(f"task: must be one of {', '.join(TASKS)}, got {name!r}")
+    return TASKS[name](**params)
+
+
+def bit_accuracy(z: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
+    """Fraction of scored samples (mask > 0) where sign(z) equals the target's sign."""
+    scored = mask > 0
+    return float(np.mean(np.sign(z[scored]) == np.sign(target[scored])))
 
 
 # -- FORCE -------------------------------------------------------------------------------------
@@ -161,14 +259,15 @@ def rls_step(P: np.ndarray, w: np.ndarray, r: np.ndarray, err: float) -> np.ndar
     k = P @ r
     c = 1.0 / (1.0 + r @ k)
     blas.dger(-c, k, k, a=P, overwrite_a=1)
-    return w - (c * err) * k
+    # several outputs (w of shape (n_out, N), err of shape (n_out,)) share P
+    return w - c * np.multiply.outer(err, k)
 
 
 def train_force(
     n: int = 300,
     g: float = 1.5,
     *,
-    period: float = 12.0,
+    task: Task | None = None,
     dt: float = 0.1,
     alpha: float = 1.0,
     t_warmup: float = 50.0,
@@ -176,97 +275,111 @@ def train_force(
     n_test_periods: int = 20,
     seed: int = 0,
 ) -> TrainedNetwork:
-    """FORCE-train a rate network to generate :func:`periodic_target` autonomously.
+    """FORCE-train a rate network with its output fed back on ``task``.
 
-    During training the network is dh/dt = -h + J0 tanh(h) + w_f z, z = w.tanh(h),
-    integrated by RK4 at ``dt`` with w held fixed within a step; after every step w is
-    updated by :func:`rls_step` (P(0) = I/alpha) towards f(t). After training the loop
-    runs freely with J = J0 + w_f w^T for ``n_test_periods`` periods and its output is
-    compared with the target continued in phase (the test error therefore includes any
-    phase drift of the learned cycle).
+    During training the network is dh/dt = -h + J0 tanh(h) + W_f z + W_in u(t),
+    z = W tanh(h), integrated by RK4 at ``dt`` with W and u held fixed within a step; after
+    every step W is updated by :func:`rls_step` (P(0) = I/alpha) towards the task's target
+    of one long trial (for the flip-flop: the held value of each bit). After training the
+    loop runs freely with J = J0 + W_f W for ``n_test_periods`` task cycles of the same
+    trial continued and its output is compared with the target (for the periodic task the
+    test error therefore includes any phase drift of the learned cycle).
 
     Parameters
     ----------
     n, g : int, float
         Size and gain of J0 ~ N(0, g^2/N), zero diagonal (:func:`gaussian_coupling`).
-    period : float
-        Period of the target in tau.
+    task : PeriodicTask or FlipFlopTask, optional
+        Default ``PeriodicTask()`` (period 12 tau).
     alpha : float
         RLS regulariser (inverse learning rate), P(0) = I/alpha.
     t_warmup : float
-        Free run (w = 0) before learning starts, to reach the spontaneous attractor.
+        Free run (W = 0, u = 0) before learning starts, to reach the spontaneous attractor.
     n_train_periods, n_test_periods : int
-        Length of learning and of the free-running test.
+        Length of learning and of the free-running test, in units of ``task.cycle``.
     seed : int
-        Seeds J0, w_f ~ U(-1, 1) and h(0) ~ N(0, 0.25).
+        Seeds J0, W_f ~ U(-1, 1), h(0) ~ N(0, 0.25), W_in ~ N(0, 1) and the trial.
 
     Returns
     -------
     TrainedNetwork
-        ``train_error``: NMSE of the a-priori output over the last two training periods.
+        ``train_error``: NMSE of the a-priori output over the last two training cycles.
     """
+    task = PeriodicTask() if task is None else task
     rng = np.random.default_rng(seed)
     J0 = gaussian_coupling(n, g, rng)
-    w_fb = rng.uniform(-1.0, 1.0, n)
+    w_fb = rng.uniform(-1.0, 1.0, (n, task.n_out))
     h = 0.5 * rng.standard_normal(n)
-    w = np.zeros(n)
+    w_in = rng.standard_normal((n, task.n_in))
+    w = np.zeros((task.n_out, n))
     P = np.asfortranarray(np.eye(n) / alpha)
-    steps_per_period = round(period / dt)
+    steps_per_cycle = round(task.cycle / dt)
+    n_train = n_train_periods * steps_per_cycle
+    n_test = n_test_periods * steps_per_cycle
+    u, f, mask = (x[:, 0] for x in task.trials(1, n_train + n_test, dt, rng))
+    drive = u @ w_in.T  # (T, N)
+    d = np.zeros(n)
 
     def rhs(x: np.ndarray) -> np.ndarray:
         r = np.tanh(x)
-        return -x + J0 @ r + w_fb * (w @ r)
+        return -x + J0 @ r + w_fb @ (w @ r) + d
 
     with threadpool_limits(1):
         for _ in range(round(t_warmup / dt)):
             h = _rk4(h, rhs, dt)
-        n_train = n_train_periods * steps_per_period
-        t = np.arange(1, n_train + 1) * dt  # target time of each step's end state
-        f = periodic_target(t, period)
-        z = np.empty(n_train)
+        z = np.empty((n_train + n_test, task.n_out))
         for i in range(n_train):
+            d = drive[i]
             h = _rk4(h, rhs, dt)
             r = np.tanh(h)
             z[i] = w @ r
             w = rls_step(P, w, r, z[i] - f[i])
-        J = np.asfortranarray(J0 + np.outer(w_fb, w))
+        for i in range(n_train, n_train + n_test):  # W frozen: the closed loop J0 + W_f W
+            d = drive[i]
+            h = _rk4(h, rhs, dt)
+            z[i] = w @ np.tanh(h)
+        J = np.asfortranarray(J0 + w_fb @ w)
+        h0 = h.copy()
         net = RateNetwork(J, dt=dt, scheme="rk4")
-        n_test = n_test_periods * steps_per_period
-        z_test = np.empty(n_test)
-        for i in range(n_test):
-            net.step_state(h)
-            z_test[i] = w @ np.tanh(h)
-    f_test = periodic_target(t[-1] + np.arange(1, n_test + 1) * dt, period)
-    per_period = [
-        nmse(z[k : k + steps_per_period], f[k : k + steps_per_period])
-        for k in range(0, n_train, steps_per_period)
+        for _ in range(round(T_SETTLE / dt)):
+            net.step_state(h0)
+    # per cycle: MSE over the variance of the whole target (a flip-flop bit can be constant
+    # over one cycle); for the periodic target this is each period's NMSE
+    variance = float(np.var(f[:n_train]))
+    per_cycle = [
+        float(np.mean((z[k : k + steps_per_cycle] - f[k : k + steps_per_cycle]) ** 2)) / variance
+        for k in range(0, n_train, steps_per_cycle)
     ]
-    last = slice(n_train - 2 * steps_per_period, n_train)
+    last = slice(n_train - 2 * steps_per_cycle, n_train)
+    test = slice(n_train, n_train + n_test)
     return TrainedNetwork(
         J=J,
         J0=J0,
-        w_out=w[None, :],
-        b_out=np.zeros(1),
-        w_in=np.zeros((n, 0)),
-        w_fb=w_fb[:, None],
-        h0=h,
-        task="periodic",
+        w_out=w,
+        b_out=np.zeros(task.n_out),
+        w_in=w_in,
+        w_fb=w_fb,
+        h0=h0,
+        task=task.name,
         algorithm="force",
         seed=seed,
         dt=dt,
         scheme="rk4",
-        train_error=nmse(z[last], f[last]),
-        test_error=nmse(z_test, f_test),
+        train_error=nmse(z[last], f[last], mask[last]),
+        test_error=nmse(z[test], f[test], mask[test]),
+        bit_accuracy=bit_accuracy(z[test], f[test], mask[test])
+        if task.name == "flipflop"
+        else float("nan"),
         hyperparameters={
             "n": n,
             "g": g,
-            "period": period,
+            **task.params(),
             "alpha": alpha,
             "t_warmup": t_warmup,
             "n_train_periods": n_train_periods,
             "n_test_periods": n_test_periods,
         },
-        loss_history=np.array(per_period),
+        loss_history=np.array(per_cycle),
     )
 
 
@@ -417,19 +530,17 @@ def train_bptt(
     n: int = 64,
     g: float = 1.5,
     *,
-    n_bits: int = 2,
+    task: Task | None = None,
     dt: float = 0.1,
     t_trial: float = 30.0,
     batch: int = 32,
     n_iter: int = 600,
     lr: float = 3e-3,
-    pulse_rate: float = 0.1,
-    pulse_len: float = 1.0,
     n_test: int = 64,
     t_test: float = 120.0,
     seed: int = 0,
 ) -> TrainedNetwork:
-    """Train a rate network on the n-bit flip-flop by gradient descent through time.
+    """Train a rate network on ``task`` by gradient descent through time.
 
     The forward-Euler network of :func:`rnn_forward` (J, W_in, W_out, b_out all trained;
     no recurrent bias, so the closed loop is exactly ``RateNetwork(J)``) minimises the
@@ -440,50 +551,50 @@ def train_bptt(
     ----------
     n, g : int, float
         Size and gain of the initial J ~ N(0, g^2/N).
-    n_bits : int
-        Number of independent flip-flops (inputs = outputs = n_bits).
+    task : FlipFlopTask or PeriodicTask, optional
+        Default ``FlipFlopTask()`` (2 bits, pulses at 0.1/tau of 1 tau).
     t_trial, batch, n_iter, lr : float, int, int, float
         Trial length (tau), trials per iteration, iterations, Adam learning rate.
-    pulse_rate, pulse_len : float
-        Input statistics (see :func:`flipflop_trials`).
     n_test, t_test : int, float
         Held-out test trials; ``t_test`` longer than ``t_trial`` checks that values are
-        held beyond the training horizon.
+        held (or the cycle generated) beyond the training horizon.
 
     Returns
     -------
     TrainedNetwork
         ``train_error``: NMSE on a fresh training-length batch after training;
         ``test_error``: NMSE on the held-out trials; ``h0``: the state after the test
-        trials followed by ``T_SETTLE`` tau with the input off (at a memory state).
+        trials followed by ``T_SETTLE`` tau with the input off (on the attractor).
     """
+    task = FlipFlopTask() if task is None else task
     rng = np.random.default_rng(seed)
     J0 = gaussian_coupling(n, g, rng)
     params = {
         "J": np.array(J0, order="C"),
-        "w_in": rng.standard_normal((n, n_bits)),
-        "w_out": rng.standard_normal((n_bits, n)) / np.sqrt(n),
-        "b_out": np.zeros(n_bits),
+        "w_in": rng.standard_normal((n, task.n_in)),
+        "w_out": rng.standard_normal((task.n_out, n)) / np.sqrt(n),
+        "b_out": np.zeros(task.n_out),
     }
     opt = Adam(lr=lr)
     steps = round(t_trial / dt)
 
-    trials = partial(
-        flipflop_trials, n_bits=n_bits, dt=dt, pulse_rate=pulse_rate, pulse_len=pulse_len, rng=rng
-    )
+    def trials(n_trials: int, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return task.trials(n_trials, n_steps, dt, rng)
 
-    def error(u: np.ndarray, target: np.ndarray, mask: np.ndarray) -> tuple[float, np.ndarray]:
+    def error(
+        u: np.ndarray, target: np.ndarray, mask: np.ndarray
+    ) -> tuple[float, float, np.ndarray]:
         H, R = rnn_forward(params, u, dt)
         z = R[1:] @ params["w_out"].T + params["b_out"]
-        return nmse(z, target, mask), H[-1]
+        return nmse(z, target, mask), bit_accuracy(z, target, mask), H[-1]
 
     history = np.empty(n_iter)
     with threadpool_limits(1):
         for i in range(n_iter):
             history[i], grads = loss_and_grad(params, *trials(batch, steps), dt)
             opt.step(params, grads)
-        train_error, _ = error(*trials(batch, steps))
-        test_error, h_end = error(*trials(n_test, round(t_test / dt)))
+        train_error, _, _ = error(*trials(batch, steps))
+        test_error, accuracy, h_end = error(*trials(n_test, round(t_test / dt)))
         J = np.asfortranarray(params["J"])
         h0 = h_end[0].copy()
         net = RateNetwork(J, dt=dt, scheme="euler")
@@ -497,23 +608,22 @@ def train_bptt(
         w_in=params["w_in"],
         w_fb=np.zeros((n, 0)),
         h0=h0,
-        task="flipflop",
+        task=task.name,
         algorithm="bptt",
         seed=seed,
         dt=dt,
         scheme="euler",
         train_error=train_error,
         test_error=test_error,
+        bit_accuracy=accuracy if task.name == "flipflop" else float("nan"),
         hyperparameters={
             "n": n,
             "g": g,
-            "n_bits": n_bits,
+            **task.params(),
             "t_trial": t_trial,
             "batch": batch,
             "n_iter": n_iter,
             "lr": lr,
-            "pulse_rate": pulse_rate,
-            "pulse_len": pulse_len,
             "n_test": n_test,
             "t_test": t_test,
         },
@@ -542,6 +652,7 @@ def save_trained(tn: TrainedNetwork, path: str | Path) -> Path:
         "scheme": tn.scheme,
         "train_error": tn.train_error,
         "test_error": tn.test_error,
+        "bit_accuracy": tn.bit_accuracy,
         "hyperparameters": tn.hyperparameters,
     }
     arrays = {k: np.asarray(getattr(tn, k)) for k in _ARRAYS}
@@ -553,6 +664,7 @@ def load_trained(path: str | Path) -> TrainedNetwork:
     """Inverse of :func:`save_trained`."""
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(str(z["meta"]))
+        meta["bit_accuracy"] = float(meta.get("bit_accuracy", float("nan")))  # older files
         arrays = {k: z[k] for k in _ARRAYS}
     arrays["J"] = np.asfortranarray(arrays["J"])
     return TrainedNetwork(**arrays, **meta)
@@ -640,6 +752,8 @@ class Recovery:
         reference *orbit* to first order, which discards a pure phase shift.
     output_error : ndarray
         RMS over directions and outputs of z_pert(t) - z_ref(t).
+    output_error_dirs : ndarray, shape (len(t), n_dirs)
+        RMS over outputs of z_pert(t) - z_ref(t), per direction.
     growth_rate, transverse_rate : float
         Slopes of log distance and log transverse (:func:`log_slope`, window as in
         :func:`perturbation_recovery`): compare with lambda_1 and, on a limit cycle,
@@ -650,8 +764,16 @@ class Recovery:
     distance: np.ndarray
     transverse: np.ndarray
     output_error: np.ndarray
+    output_error_dirs: np.ndarray
     growth_rate: float
     transverse_rate: float
+
+    def recovered_fraction(self, threshold: float, t_window: float = 20.0) -> float:
+        """Fraction of directions whose output error stays below ``threshold`` over the last
+        ``t_window`` tau: the perturbation has died out (or, on a limit cycle, left only a
+        small phase shift) rather than grown to the size of the output."""
+        late = self.t >= self.t[-1] - t_window
+        return float(np.mean(np.max(self.output_error_dirs[late], axis=0) < threshold))
 
 
 def log_slope(t: np.ndarray, d: np.ndarray, t_skip: float, d_min: float, d_max: float) -> float:
@@ -693,7 +815,8 @@ def perturbation_recovery(
     dirs /= np.linalg.norm(dirs, axis=0)
     X = np.asfortranarray(np.column_stack([tn.h0, tn.h0[:, None] + eps * dirs]))
     n_steps = round(t_max / tn.dt)
-    dist, trans, out = (np.empty(n_steps + 1) for _ in range(3))
+    dist, trans = np.empty(n_steps + 1), np.empty(n_steps + 1)
+    out = np.empty((n_steps + 1, n_dirs))
     J = net.J
 
     def record(i: int) -> None:
@@ -704,7 +827,7 @@ def perturbation_recovery(
         dist[i] = np.exp(np.mean(np.log(np.linalg.norm(delta, axis=0))))
         trans[i] = np.exp(np.mean(np.log(np.linalg.norm(perp, axis=0))))
         dz = tn.readout(X[:, 1:].T) - tn.readout(ref)
-        out[i] = np.sqrt(np.mean(dz**2))
+        out[i] = np.sqrt(np.mean(dz**2, axis=1))
 
     with threadpool_limits(1):
         record(0)
@@ -717,7 +840,8 @@ def perturbation_recovery(
         t=t,
         distance=dist,
         transverse=trans,
-        output_error=out,
+        output_error=np.sqrt(np.mean(out**2, axis=1)),
+        output_error_dirs=out,
         growth_rate=log_slope(t, dist, t_skip, 1e-10 * size, 0.01 * size),
         transverse_rate=log_slope(t, trans, t_skip, 1e-10 * size, 0.01 * size),
     )

@@ -14,19 +14,41 @@ from lyap_core.theory import dmft_continuous
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
-TRAINING = {
-    "n": 300,
-    "g": 1.5,
+
+def _net(algorithm, task, lam, se, quality, recovered=1.0):
+    """A synthetic training record entry: (lambda_1, lambda_2) +- se, test NMSE or bits."""
+    flip = task == "flipflop"
+    return {
+        "key": f"{algorithm}_{task}",
+        "algorithm": algorithm,
+        "task": task,
+        "n": 300 if algorithm == "force" else 64,
+        "g": 1.5,
+        "dt": 0.1,
+        "test_error": 0.01 if flip else quality,
+        "bit_accuracy": quality if flip else None,
+        "trained": {
+            "exponents": list(lam),
+            "stderr": list(se),
+            "chaotic": lam[0] > 0,
+            "kaplan_yorke": 1.0 if abs(lam[0]) < 1e-3 else 0.0,
+            "kaplan_yorke_stderr": 0.1,
+            "t_sim": 1000.0,
+        },
+        "untrained": {"exponents": [0.03], "stderr": [0.006], "chaotic": True, "t_sim": 600.0},
+        "recovered_fraction": recovered,
+    }
+
+
+TRAINING = {  # FORCE, BPTT x periodic, flip-flop: limit cycles and memory fixed points
     "seed": 8,
-    "dt": 0.1,
-    "test_error": 0.01,
-    "trained": {
-        "exponents": [-0.0004, -0.034],
-        "stderr": [0.002, 0.0008],
-        "chaotic": False,
-        "t_sim": 1000.0,
-    },
-    "untrained": {"exponents": [0.037], "stderr": [0.006], "chaotic": True, "t_sim": 600.0},
+    "options": {"t_sim": 1000.0, "t_sim_untrained": 600.0},
+    "networks": [
+        _net("force", "periodic", [-0.0004, -0.034], [0.002, 0.0008], 0.005),
+        _net("force", "flipflop", [-0.13, -0.13], [1e-4, 1e-4], 1.0),
+        _net("bptt", "periodic", [0.0001, -0.26], [0.0003, 0.001], 4e-5),
+        _net("bptt", "flipflop", [-0.28, -0.28], [3e-4, 3e-4], 1.0),
+    ],
 }
 CONFIG = {
     "mean_field_lambda_max": {"sweep": "cont"},
@@ -126,11 +148,33 @@ def test_strong_chaos_is_compared_with_the_crossing_kick_law(stores, monkeypatch
 
 def test_trained_network_verdict_follows_the_spectrum():
     row, _ = claims.claim_trained_network({}, {}, training=TRAINING)
-    assert row["verdict"].startswith("reproduced")
+    assert row["verdict"].startswith("reproduced"), row["verdict"]
+    assert by_name(row, "lambda_2 trained (bptt_periodic)")["value"] == -0.26
+    assert by_name(row, "bit accuracy (force_flipflop)")["value"] == 1.0
+    # negative control: a chaotic trained network whose output is good must not reproduce
     chaotic = json.loads(json.dumps(TRAINING))
-    chaotic["trained"]["exponents"] = [0.05, -0.01]
+    chaotic["networks"][0]["trained"]["exponents"] = [0.05, -0.01]
     row, _ = claims.claim_trained_network({}, {}, training=chaotic)
-    assert row["verdict"].startswith("differs")
+    assert row["verdict"].startswith("differs"), row["verdict"]
+    # ... nor a stable one whose flip-flop training failed, nor one that does not recover
+    failed = json.loads(json.dumps(TRAINING))
+    failed["networks"][3]["bit_accuracy"] = 0.7
+    assert claims.claim_trained_network({}, {}, training=failed)[0]["verdict"].startswith("differs")
+    fragile = json.loads(json.dumps(TRAINING))
+    fragile["networks"][1]["recovered_fraction"] = 0.5
+    assert claims.claim_trained_network({}, {}, training=fragile)[0]["verdict"].startswith(
+        "differs"
+    )
+    # a chaotic network that also failed agrees with its spectrum; two zero exponents are
+    # not a stable limit cycle
+    both = json.loads(json.dumps(chaotic))
+    both["networks"][0]["test_error"] = 0.8
+    assert claims.claim_trained_network({}, {}, training=both)[0]["verdict"].startswith(
+        "reproduced"
+    )
+    torus = json.loads(json.dumps(TRAINING))
+    torus["networks"][2]["trained"]["exponents"] = [0.0, 0.0]
+    assert not claims.trained_stable(torus["networks"][2])
 
 
 def test_claims_files(rows, tmp_path):

@@ -19,10 +19,13 @@ import pytest
 
 from lyap_core import RunParams, load_coupling, run_point
 from lyap_core.training import (
+    FlipFlopTask,
+    PeriodicTask,
     flipflop_trials,
     load_trained,
     loss_and_grad,
     nmse,
+    periodic_target,
     perturbation_recovery,
     rls_step,
     save_trained,
@@ -42,7 +45,7 @@ def force_net():
 
 @pytest.fixture(scope="module")
 def flipflop_net():
-    return train_bptt(64, 1.5, n_bits=2, t_trial=20.0, batch=16, n_iter=150, seed=0)
+    return train_bptt(64, 1.5, task=FlipFlopTask(n_bits=2), t_trial=20.0, batch=16, n_iter=150)
 
 
 def test_force_reproduces_target_and_trained_loop_is_a_limit_cycle(force_net):
@@ -223,3 +226,84 @@ def test_force_full_spectrum_of_trained_and_untrained(force_net):
     assert untrained.ks_entropy > 0
     rec = perturbation_recovery(force_net, 1e-8, untrained=True, t_max=300.0)
     assert rec.growth_rate == pytest.approx(untrained.lambda_max, abs=0.015)
+
+
+# -- the other two (algorithm, task) combinations ----------------------------------------------
+
+
+def test_periodic_task_trials_are_the_target_after_a_trigger():
+    u, target, mask = PeriodicTask(period=12.0, trigger_len=1.0).trials(
+        2, 50, 0.1, np.random.default_rng(0)
+    )
+    assert u.shape == target.shape == mask.shape == (50, 2, 1)
+    np.testing.assert_array_equal(u[:10], 1.0)
+    np.testing.assert_array_equal(u[10:], 0.0)
+    np.testing.assert_array_equal(mask, 1.0 - u)
+    want = periodic_target(np.arange(1, 51) * 0.1, 12.0)  # target[k] scores h_{k+1}
+    np.testing.assert_allclose(target[:, 1, 0], want, rtol=0, atol=0)
+
+
+def test_rls_step_shares_p_across_outputs():
+    """Two outputs updated together equal each output trained alone (same P sequence)."""
+    rng = np.random.default_rng(3)
+    n = 6
+    R = rng.standard_normal((20, n))
+    F = rng.standard_normal((20, 2))
+    P2 = np.asfortranarray(np.eye(n))
+    w2 = np.zeros((2, n))
+    alone = []
+    for r, f in zip(R, F, strict=True):
+        w2 = rls_step(P2, w2, r, w2 @ r - f)
+    for k in range(2):
+        P = np.asfortranarray(np.eye(n))
+        w = np.zeros(n)
+        for r, f in zip(R, F[:, k], strict=True):
+            w = rls_step(P, w, r, w @ r - f)
+        alone.append(w)
+    np.testing.assert_allclose(w2, np.array(alone), atol=1e-12)
+    np.testing.assert_allclose(w2, np.linalg.solve(np.eye(n) + R.T @ R, R.T @ F).T, atol=1e-12)
+
+
+def test_force_flipflop_holds_bits_at_a_stable_fixed_point():
+    """FORCE with the readout fed back learns the 2-bit flip-flop (N = 200, ~2 s).
+
+    Closed form: at a fixed point of the flow dh/dt = -h + J tanh(h) the exponents are the
+    real parts of eig(-I + J diag(phi'(h))); the RK4 estimate matches them.
+    """
+    tn = train_force(200, 1.5, task=FlipFlopTask(), seed=1, n_train_periods=300, n_test_periods=30)
+    assert tn.algorithm == "force" and tn.task == "flipflop" and tn.w_fb.shape == (200, 2)
+    assert tn.bit_accuracy > 0.95 and tn.test_error < NMSE_OK, (tn.bit_accuracy, tn.test_error)
+    h = tn.h0.copy()
+    net = tn.network()
+    for _ in range(3000):  # 300 tau more: within ~1e-10 of the fixed point h0 approaches
+        net.step_state(h)
+    assert np.linalg.norm(-h + tn.J @ np.tanh(h)) < 1e-6 * np.linalg.norm(h)
+    assert np.all(np.abs(np.abs(tn.readout(h)) - 1) < 0.2)
+    exact = np.sort(np.linalg.eigvals(-np.eye(tn.n) + tn.J / np.cosh(h) ** 2).real)[::-1]
+    res = trained_spectrum(tn, m=2, t_sim=200.0, t_transient=0.0, t_transient_tangent=100.0)
+    np.testing.assert_allclose(res.exponents, exact[:2], atol=3 * res.stderr.max() + 2e-3)
+    rec = perturbation_recovery(tn, 0.01, t_max=100.0, n_dirs=4)
+    assert rec.recovered_fraction(0.1) == 1.0
+
+
+def test_bptt_periodic_generates_a_stable_limit_cycle():
+    """BPTT through a 3-period trial learns to generate the cycle after a trigger (N = 32,
+    ~2 s); the autonomous loop is a limit cycle: one zero exponent, the next negative."""
+    tn = train_bptt(32, 1.5, task=PeriodicTask(), batch=1, n_iter=800, t_trial=36.0, n_test=1)
+    assert tn.task == "periodic" and tn.w_in.shape == (32, 1)
+    assert tn.test_error < NMSE_OK, tn.test_error  # over 120 tau: beyond the trial length
+    assert np.isnan(tn.bit_accuracy)
+    res = trained_spectrum(tn, m=2, t_sim=300.0)
+    (l1, l2), (s1, s2) = res.exponents, res.stderr
+    assert abs(l1) < 3 * s1 + 1e-3 and l2 + 3 * s2 < 0, (res.exponents, res.stderr)
+
+
+def test_recovered_fraction_separates_chaos_from_the_trained_cycle(force_net):
+    """Negative control: the same readout on the chaotic J0 (lambda_1 ~ 0.03) never recovers
+    from 0.01 within 500 tau (e^(0.03 * 500) ~ 3e6: saturated)."""
+    assert perturbation_recovery(force_net, 0.01, t_max=200.0).recovered_fraction(0.1) == 1.0
+    chaos = perturbation_recovery(force_net, 0.01, t_max=500.0, untrained=True)
+    assert chaos.recovered_fraction(0.1) == 0.0
+    np.testing.assert_allclose(
+        chaos.output_error, np.sqrt(np.mean(chaos.output_error_dirs**2, axis=1)), rtol=1e-12
+    )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -45,7 +46,13 @@ from lyap_core.theory import (
     free_multiplicative_discrete,
     ginibre_discrete,
 )
-from lyap_core.training import train_force, trained_spectrum
+from lyap_core.training import (
+    make_task,
+    perturbation_recovery,
+    train_bptt,
+    train_force,
+    trained_spectrum,
+)
 
 from . import figures as fg
 from .ensemble import measure_stats, one_run_per_network
@@ -59,6 +66,9 @@ STRONG_CHAOS_G = 10.0  # gains compared with the crossing-kick law (docs/NUMERIC
 KICKS_BULK_TOL = 0.1  # crossing-kick law: bulk max |bin| / half-width below this
 SYMMETRY_REL_TOL = 0.05  # point symmetry of single networks: max |bin| / half-width
 FORCE_NMSE_OK = 0.05  # trained network reproduces its target (tests/test_training.py)
+BIT_ACCURACY_OK = 0.95  # flip-flop trained: held-out bits right at least this often
+RECOVERED_OK = 0.9  # stable: at least this fraction of small perturbations dies out
+STABLE_ZERO_TOL = 1e-3  # 1/tau: |lambda| below 3 s.e. + this counts as zero
 
 
 # -- small helpers --------------------------------------------------------------------------
@@ -724,39 +734,86 @@ def claim_input_suppresses_chaos(stores, options, **_):
     return row, fg.fig_measures_vs_input(ds)
 
 
+def trained_quality_ok(net: Mapping[str, Any]) -> bool:
+    """Training succeeded: flip-flop bit accuracy >= BIT_ACCURACY_OK, else test NMSE <
+    FORCE_NMSE_OK."""
+    if net["task"] == "flipflop":
+        return net["bit_accuracy"] >= BIT_ACCURACY_OK
+    return net["test_error"] < FORCE_NMSE_OK
+
+
+def trained_stable(net: Mapping[str, Any]) -> bool:
+    """The spectrum says stable: lambda_1 <= 0 within errors (3 s.e. + STABLE_ZERO_TOL)
+    and at most one zero exponent (lambda_2 + 3 s.e. < 0): a fixed point or a limit cycle."""
+    (l1, l2), (s1, s2) = net["trained"]["exponents"][:2], net["trained"]["stderr"][:2]
+    return l1 < 3 * s1 + STABLE_ZERO_TOL and l2 + 3 * s2 < 0
+
+
 def claim_trained_network(stores, options, training=None, **_):
-    """A FORCE-trained network ends on a stable limit cycle (one zero exponent, D = 1,
-    H = 0) while its untrained coupling is chaotic: the spectrum quantifies stability."""
-    r = training
-    (l1, l2), (s1, s2) = r["trained"]["exponents"], r["trained"]["stderr"]
-    u1, us1 = r["untrained"]["exponents"][0], r["untrained"]["stderr"][0]
-    ok = (
-        r["test_error"] < FORCE_NMSE_OK
-        and abs(l1) < 3 * s1 + 1e-3
-        and l2 + 3 * s2 < 0
-        and r["untrained"]["chaotic"]
-    )
+    """Distinct learning algorithms on distinct tasks: where the spectrum of the trained
+    closed loop is stable, training succeeded and perturbations die out; where it is
+    chaotic, they do not. The spectrum quantifies the achieved stability."""
+    measured, parts, agree = [], [], []
+    for net in training["networks"]:
+        tag = net["key"]  # unique: two networks may share algorithm and task
+        tr, un = net["trained"], net["untrained"]
+        lam, se = tr["exponents"], tr["stderr"]
+        # NaN (JSON null): D_KY beyond the m exponents computed (their sum still > 0)
+        ky, ky_se = (
+            math.nan if x is None else x for x in (tr["kaplan_yorke"], tr["kaplan_yorke_stderr"])
+        )
+        stable, good = trained_stable(net), trained_quality_ok(net)
+        recovered = net["recovered_fraction"] >= RECOVERED_OK
+        agree.append(stable == (good and recovered))
+        measured += [
+            num(net["test_error"], None, f"test NMSE ({tag})"),
+            *(
+                [num(net["bit_accuracy"], None, f"bit accuracy ({tag})")]
+                if net["task"] == "flipflop"
+                else []
+            ),
+            num(lam[0], se[0], f"lambda_1 trained ({tag})"),
+            num(lam[1], se[1], f"lambda_2 trained ({tag})"),
+            num(ky, ky_se, f"D_KY trained ({tag})"),
+            num(net["recovered_fraction"], None, f"recovered fraction ({tag})"),
+            num(un["exponents"][0], un["stderr"][0], f"lambda_1 untrained J0 ({tag})"),
+            num(net.get("untrained_recovered_fraction", math.nan), None, f"recovered J0 ({tag})"),
+        ]
+        parts.append(
+            f"{tag} ({net['algorithm']}/{net['task']}, N = {net['n']}, g = {net['g']:g}): "
+            f"λ_1 = {lam[0]:.4f} ± {se[0]:.4f}, "
+            f"λ_2 = {lam[1]:.4f}, "
+            f"D_KY = {ky:.2f}, "
+            + (
+                f"bits {net['bit_accuracy']:.3f}"
+                if net["task"] == "flipflop"
+                else f"NMSE {net['test_error']:.2g}"
+            )
+            + f", recovered {net['recovered_fraction']:.2f} → "
+            + ("stable" if stable else "unstable")
+            + (", trained" if good else ", training failed")
+        )
+    nets = training["networks"]
+    ok = all(agree) and any(trained_stable(n) for n in nets)
     row = {
         "key": "trained_network",
-        "claim": "Trained networks: the spectrum quantifies stability (FORCE → limit cycle)",
+        "claim": "Trained networks: the spectrum quantifies the stability that distinct "
+        "learning algorithms achieve (FORCE, BPTT × periodic, flip-flop)",
         "sweeps": [],
-        "N": [r["n"]],
-        "seeds": [r["seed"]],
-        "t_sim": [r["trained"]["t_sim"], r["untrained"]["t_sim"]],
-        "dt": [r["dt"]],
-        "measured": [
-            num(r["test_error"], None, "test NMSE"),
-            num(l1, s1, "lambda_1 trained (phase: 0)"),
-            num(l2, s2, "lambda_2 trained"),
-            num(u1, us1, "lambda_1 untrained J0"),
-        ],
-        "verdict": ("reproduced" if ok else "differs")
-        + f": trained λ_1 = {l1:.4f} ± {s1:.4f}, λ_2 = {l2:.4f} ± {s2:.4f}; untrained λ_1 = "
-        f"{u1:.4f} ± {us1:.4f}",
-        "criterion": f"test NMSE < {FORCE_NMSE_OK:g}, |λ_1| < 3 s.e. + 1e-3, λ_2 + 3 s.e. < 0, "
-        "untrained J0 chaotic",
+        "N": sorted({n["n"] for n in nets}),
+        "seeds": sorted({n.get("seed", training["seed"]) for n in nets}),
+        "t_sim": [training["options"]["t_sim"], training["options"]["t_sim_untrained"]],
+        "dt": sorted({n["dt"] for n in nets}),
+        "measured": measured,
+        "verdict": ("reproduced" if ok else "differs") + ": " + "; ".join(parts),
+        "criterion": "per network: stable (λ_1 < 3 s.e. + "
+        f"{STABLE_ZERO_TOL:g}, λ_2 + 3 s.e. < 0: fixed point or limit cycle) if and only if "
+        f"trained (test NMSE < {FORCE_NMSE_OK:g}; flip-flop: bit accuracy ≥ "
+        f"{BIT_ACCURACY_OK:g}) and recovered (≥ {RECOVERED_OK:g} of small perturbations leave "
+        "an output error below the threshold); reproduced if this holds for every network "
+        "and at least one is stable",
     }
-    return row, fg.fig_training(r)
+    return row, fg.fig_training(training)
 
 
 def _variance_shares(v: xr.DataArray) -> dict[str, float]:
@@ -847,38 +904,76 @@ CLAIMS = tuple(CLAIM_FUNCTIONS)
 
 
 # -- the training record ----------------------------------------------------------------------
+TRAINERS = {"force": train_force, "bptt": train_bptt}
+
+
+def _spectrum_record(res: Any, t_sim: float) -> dict[str, Any]:
+    return {
+        "exponents": res.exponents.tolist(),
+        "stderr": res.stderr.tolist(),
+        "chaotic": bool(res.chaotic),
+        "kaplan_yorke": float(res.kaplan_yorke_dimension),
+        "kaplan_yorke_stderr": float(res.kaplan_yorke_dimension_stderr),
+        "t_sim": t_sim,
+    }
+
+
+def train_network(net_options: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """Train one (algorithm, task) network and measure its closed loop: the top ``m``
+    exponents from its attractor, those of J0, and recovery from small perturbations."""
+    kw = dict(net_options)
+    algorithm, task = kw.pop("algorithm"), make_task(kw.pop("task"), **kw.pop("task_params", {}))
+    if algorithm not in TRAINERS:
+        raise ValueError(f"algorithm: must be one of {', '.join(TRAINERS)}, got {algorithm!r}")
+    seed = int(kw.pop("seed", options["seed"]))  # a network may name its own realisation
+    start = time.process_time()
+    tn = TRAINERS[algorithm](task=task, seed=seed, **kw)
+    cpu_train = time.process_time() - start
+    t_sim, t_sim0 = float(options["t_sim"]), float(options["t_sim_untrained"])
+    trained = trained_spectrum(tn, m=int(options["m"]), t_sim=t_sim)
+    untrained = trained_spectrum(tn, untrained=True, m=1, t_sim=t_sim0, t_transient_tangent=50.0)
+    rec_opts = options["recovery"]
+    recovery = partial(
+        perturbation_recovery,
+        tn,
+        float(rec_opts["eps"]),
+        t_max=float(rec_opts["t_max"]),
+        n_dirs=int(rec_opts["n_dirs"]),
+    )
+    rec, rec0 = recovery(), recovery(untrained=True)  # J0 with the trained readout: reference
+    threshold = float(rec_opts["threshold"])
+    return {
+        "algorithm": algorithm,
+        "task": task.name,
+        "seed": seed,
+        "n": tn.n,
+        "g": float(tn.hyperparameters["g"]),
+        "dt": tn.dt,
+        "scheme": tn.scheme,
+        "hyperparameters": tn.hyperparameters,
+        "train_error": tn.train_error,
+        "test_error": tn.test_error,
+        "bit_accuracy": tn.bit_accuracy,
+        "trained": _spectrum_record(trained, t_sim),
+        "untrained": _spectrum_record(untrained, t_sim0),
+        "recovered_fraction": rec.recovered_fraction(threshold),
+        "untrained_recovered_fraction": rec0.recovered_fraction(threshold),
+        "growth_rate": rec.growth_rate,
+        "cpu_s_train": cpu_train,
+        "cpu_s_total": time.process_time() - start,
+    }
+
+
 def train(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Train a FORCE network and measure the spectra of its closed loop and of J0."""
-    tn = train_force(
-        int(options["n"]),
-        float(options["g"]),
-        seed=int(options["seed"]),
-        n_train_periods=int(options["n_train_periods"]),
-    )
-    trained = trained_spectrum(tn, m=2, t_sim=float(options["t_sim"]))
-    untrained = trained_spectrum(
-        tn, untrained=True, m=1, t_sim=float(options["t_sim_untrained"]), t_transient_tangent=50.0
-    )
-
-    def part(res: Any, t_sim: float) -> dict[str, Any]:
-        return {
-            "exponents": res.exponents.tolist(),
-            "stderr": res.stderr.tolist(),
-            "chaotic": bool(res.chaotic),
-            "t_sim": t_sim,
-        }
-
+    """Train every network of ``options["networks"]`` (algorithm x task) and measure each."""
+    nets = [train_network(o, options) for o in options["networks"].values()]
+    for key, net in zip(options["networks"], nets, strict=True):
+        net["key"] = key
     return jsonable(
         {
             "options": dict(options),
-            "n": tn.n,
-            "g": float(options["g"]),
             "seed": int(options["seed"]),
-            "dt": tn.dt,
-            "test_error": tn.test_error,
-            "train_error": tn.train_error,
-            "trained": part(trained, float(options["t_sim"])),
-            "untrained": part(untrained, float(options["t_sim_untrained"])),
+            "networks": nets,
             "provenance": provenance(),
         }
     )

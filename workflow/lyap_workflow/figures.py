@@ -636,20 +636,27 @@ def fig_dt_convergence(ds: xr.Dataset, refined: xr.Dataset) -> Figure:
 
 
 def fig_training(record: Mapping[str, Any]) -> Figure:
-    """Spectra of a trained network's closed loop and of its untrained coupling J0."""
+    """Top of the spectrum of every trained closed loop (algorithm x task), J0's λ_1 dashed."""
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    for key, label in (("trained", "trained closed loop"), ("untrained", "untrained J0")):
-        lam = np.asarray(record[key]["exponents"], dtype=float)
-        se = np.asarray(record[key]["stderr"], dtype=float)
+    for k, net in enumerate(record["networks"]):
+        lam = np.asarray(net["trained"]["exponents"], dtype=float)
+        se = np.asarray(net["trained"]["stderr"], dtype=float)
         i = np.arange(1, lam.size + 1)
-        ax.errorbar(i, lam, yerr=se, fmt="o-", capsize=3, label=label, gid=key)
+        tag = f"{net['key']} (N = {net['n']})"
+        quality = (
+            f"bits {net['bit_accuracy']:.3f}"
+            if net["task"] == "flipflop"
+            else f"NMSE {net['test_error']:.2g}"
+        )
+        line = ax.errorbar(
+            i + 0.05 * k, lam, yerr=se, fmt="o-", capsize=3, label=f"{tag}: {quality}", gid=tag
+        )
+        ax.axhline(net["untrained"]["exponents"][0], color=line[0].get_color(), ls="--", lw=0.8)
     ax.axhline(0, color="k", lw=0.5)
-    ax.set(xlabel="exponent index i", ylabel="λ_i (1/τ)", xticks=list(range(1, 4)))
-    ax.set_title(
-        f"FORCE, N = {record['n']}, g = {record['g']}: test NMSE {record['test_error']:.2g}",
-        fontsize=9,
-    )
+    m = max(len(net["trained"]["exponents"]) for net in record["networks"])
+    ax.set(xlabel="exponent index i", ylabel="λ_i (1/τ)", xticks=list(range(1, m + 1)))
+    ax.set_title("trained closed loops (dashed: λ_1 of the untrained J0)", fontsize=9)
     ax.legend(fontsize=8)
     return fig
 

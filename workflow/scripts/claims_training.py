@@ -1,4 +1,4 @@
-"""Train the claims' FORCE network once and store its spectra (lyap_workflow.claims.train)."""
+"""Train the claims' networks (algorithm x task) once; store spectra (claims.train)."""
 
 # ruff: noqa: F821 - `snakemake` is injected by Snakemake's `script:` directive
 
@@ -15,4 +15,5 @@ if __name__ == "__main__":
         record = claims.train(snakemake.params.options)
         with atomic_file(snakemake.output[0], "w") as fh:
             json.dump(record, fh, indent=1, sort_keys=True)
-        print(f"test NMSE {record['test_error']:.3g}, trained {record['trained']}", file=log)
+        for net in record["networks"]:
+            print(net["key"], net["test_error"], net["trained"]["exponents"], file=log)
