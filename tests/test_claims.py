@@ -175,6 +175,13 @@ def test_trained_network_verdict_follows_the_spectrum():
     torus = json.loads(json.dumps(TRAINING))
     torus["networks"][2]["trained"]["exponents"] = [0.0, 0.0]
     assert not claims.trained_stable(torus["networks"][2])
+    # a fixed point is the flip-flop's solution but not the periodic task's; a limit cycle
+    # (one zero exponent) cannot hold a bit
+    point = json.loads(json.dumps(TRAINING))
+    point["networks"][0]["trained"]["exponents"] = [-0.2, -0.2]
+    assert not claims.trained_stable(point["networks"][0])
+    point["networks"][1]["trained"]["exponents"] = [0.0, -0.2]
+    assert not claims.trained_stable(point["networks"][1])
 
 
 def test_claims_files(rows, tmp_path):
