@@ -508,6 +508,22 @@ def claim_point_symmetry(stores, options, **_):
     return row, fg.fig_point_symmetry(_sweep(options, stores))
 
 
+def _seeds(p: xr.Dataset) -> list[xr.Dataset]:
+    """The single networks (one per seed) of a (g, N) slice."""
+    return [p.sel(seed=seed) for seed in fg._values(p, "seed")]
+
+
+def _max_binned(q: xr.Dataset, law: np.ndarray, bins: slice = slice(None)) -> float:
+    """Largest |measured − law| over the rank bins ``BULK + (1,)`` (``bins`` of them) of one
+    network's full spectrum (``analysis.rank_binned_deviation``, time-block errors)."""
+    n = law.size
+    blocks = q["exponents_blocks"].values[:, :n]
+    b = rank_binned_deviation(
+        q["exponents"].values[:n], blocks[np.isfinite(blocks).all(axis=1)], law, BULK + (1.0,)
+    )
+    return float(np.nanmax(np.abs(b["mean"][bins])))
+
+
 def claim_rmt_continuous(stores, options, **_):
     """Random-matrix (circular) law of the continuous-time spectrum near onset and for
     strong chaos, with ⟨φ'²⟩ measured on the attractor."""
@@ -519,19 +535,11 @@ def claim_rmt_continuous(stores, options, **_):
             p = ds.sel(g=g, N=n)
             if fg._n_exponents(p) != n:
                 continue
-            devs = []
-            for seed in fg._values(p, "seed"):
-                q = p.sel(seed=seed)
-                d2 = float(q["mean_dphi2"])
-                law = circular_law_continuous(n, g, d2)
-                blocks = q["exponents_blocks"].values[:, :n]
-                b = rank_binned_deviation(
-                    q["exponents"].values[:n],
-                    blocks[np.isfinite(blocks).all(axis=1)],
-                    law,
-                    BULK + (1.0,),
-                )
-                devs.append(float(np.nanmax(np.abs(b["mean"]))) / (g * math.sqrt(d2)))
+            devs = [
+                _max_binned(q, circular_law_continuous(n, g, d2)) / (g * math.sqrt(d2))
+                for q in _seeds(p)
+                for d2 in [float(q["mean_dphi2"])]
+            ]
             rel[g] = max(devs)
             measured.append(
                 num(
@@ -549,19 +557,9 @@ def claim_rmt_continuous(stores, options, **_):
                 continue
             law = crossing_kicks_dmft(n, g)
             half = 0.5 * (law[0] - law[-1])
-            devs = []
-            for seed in fg._values(p, "seed"):
-                q = p.sel(seed=seed)
-                if not bool(q["chaotic"]):
-                    continue
-                blocks = q["exponents_blocks"].values[:, :n]
-                b = rank_binned_deviation(
-                    q["exponents"].values[:n],
-                    blocks[np.isfinite(blocks).all(axis=1)],
-                    law,
-                    BULK + (1.0,),
-                )
-                devs.append(float(np.nanmax(np.abs(b["mean"][1:-1]))) / half)
+            devs = [
+                _max_binned(q, law, slice(1, -1)) / half for q in _seeds(p) if bool(q["chaotic"])
+            ]
             if devs:
                 kicks[g] = max(devs)
                 measured.append(
